@@ -1,0 +1,84 @@
+"""Embed a collection's chunks that have no vector for a model yet (used by the `embeddings` asset)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+from llamapg import queries
+from llamapg.embedders import Embedder
+from llamapg.models import EmbeddingModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbedReport:
+    to_embed: int = 0
+    embedded: int = 0
+    tokens: int = 0
+    over_limit: int = 0
+    documents_ready: int = 0
+    seconds: float = 0.0
+
+    @property
+    def vectors_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+
+def embed_collection(
+    conn: psycopg.Connection,
+    collection_id: int,
+    model: EmbeddingModel,
+    embedder: Embedder,
+    *,
+    batch_size: int = 64,
+    logger: logging.Logger | None = None,
+) -> EmbedReport:
+    """Embed missing texts in batches; each batch commits on its own, so a crash resumes where it stopped."""
+    logger = logger or log
+    started = time.perf_counter()
+    report = EmbedReport()
+    todo = conn.execute(
+        queries.load("ingestion/chunks_to_embed", vectors=model.vectors_table), {"collection_id": collection_id}
+    ).fetchall()
+    report.to_embed = len(todo)
+    report.over_limit = sum(row["token_count"] > model.max_input_tokens for row in todo)
+    if report.over_limit:
+        logger.warning(
+            "%d chunks are longer than %s's input limit of %d tokens; their tails will not be embedded",
+            report.over_limit, model.name, model.max_input_tokens,
+        )
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS incoming_vectors (content_hash bytea, embedding vector)"
+        " ON COMMIT DELETE ROWS"
+    )
+    store = queries.load("ingestion/store_vectors", vectors=model.vectors_table)
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        vectors = embedder.embed([row["text"] for row in batch])
+        with conn.transaction():
+            with conn.cursor().copy(
+                "COPY incoming_vectors (content_hash, embedding) FROM STDIN WITH (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["bytea", "vector"])
+                for row, vector in zip(batch, vectors):
+                    copy.write_row((row["content_hash"], vector))
+            conn.execute(store)
+        report.embedded += len(batch)
+        report.tokens += sum(row["token_count"] for row in batch)
+        elapsed = time.perf_counter() - started
+        logger.info(
+            "%s: embedded %d/%d chunks (%.1f chunks/s)",
+            model.name, report.embedded, report.to_embed, report.embedded / elapsed if elapsed else 0.0,
+        )
+    if model.status == "active":
+        report.documents_ready = conn.execute(
+            queries.load("ingestion/mark_documents_ready", vectors=model.vectors_table),
+            {"collection_id": collection_id},
+        ).rowcount
+    report.seconds = time.perf_counter() - started
+    return report

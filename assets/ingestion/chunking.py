@@ -1,0 +1,175 @@
+"""Split document text into chunks sized in the embedding model's own tokens."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+from transformers.utils import logging as transformers_logging
+
+from assets.ingestion.readers import Page
+from llamapg import queries
+
+PAGE_SEPARATOR = "\n\n"
+# Counting tokens of a whole page trips the "longer than the maximum sequence length" warning,
+# which is about running the model, not counting.
+transformers_logging.set_verbosity_error()
+
+
+class ChunkingConfigError(ValueError):
+    """Chunk settings that would make a model silently drop text."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    ordinal: int
+    text: str
+    token_count: int
+    page: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+
+    @property
+    def content_hash(self) -> bytes:
+        return hashlib.sha256(self.text.encode()).digest()
+
+
+def check_chunk_size(chunk_size: int, chunk_overlap: int, model_limits: dict[str, int]) -> None:
+    """Refuse a size larger than any model's input window: the model would truncate silently."""
+    if chunk_overlap < 0 or chunk_overlap >= chunk_size:
+        raise ChunkingConfigError(
+            f"chunk overlap ({chunk_overlap}) must be at least 0 and smaller than the chunk size ({chunk_size})"
+        )
+    too_small = {name: limit for name, limit in model_limits.items() if limit < chunk_size}
+    if too_small:
+        detail = ", ".join(f"{name} reads at most {limit} tokens" for name, limit in sorted(too_small.items()))
+        raise ChunkingConfigError(
+            f"chunk size {chunk_size} tokens is larger than the embedding model's input limit ({detail}); "
+            f"the rest of each chunk would be silently dropped. Set LLAMAPG_CHUNK_SIZE (or the chunks "
+            f"asset's chunk_size) to at most {min(too_small.values())}."
+        )
+
+
+class Chunker:
+    """RecursiveCharacterTextSplitter measuring length with `tokenizer`.
+
+    `chunk_size` counts the model's special tokens ([CLS], [SEP]) too, because they share the
+    model's input window: 256 here means the chunk fills all-MiniLM-L6-v2's window exactly.
+    """
+
+    def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int, tokenizer_name: str) -> None:
+        self.tokenizer = tokenizer
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        special = tokenizer.num_special_tokens_to_add()
+        self.splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+            tokenizer, chunk_size=chunk_size - special, chunk_overlap=chunk_overlap
+        )
+        self.fingerprint = f"{tokenizer_name}:{chunk_size}:{chunk_overlap}"
+
+    def split(self, pages: Sequence[Page]) -> list[Chunk]:
+        text, page_starts = _join(pages)
+        texts = self.splitter.split_text(text)
+        if not texts:
+            return []
+        counts = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]]
+        chunks = []
+        for ordinal, (chunk_text, count, start) in enumerate(zip(texts, counts, _offsets(text, texts))):
+            end = start + len(chunk_text)
+            chunks.append(
+                Chunk(
+                    ordinal=ordinal,
+                    text=chunk_text,
+                    token_count=count,
+                    page=_page_at(pages, page_starts, start),
+                    page_end=_page_at(pages, page_starts, max(start, end - 1)),
+                    char_start=start,
+                    char_end=end,
+                )
+            )
+        return chunks
+
+
+def _offsets(text: str, pieces: Sequence[str]) -> list[int]:
+    """Where each chunk starts in `text`. Chunks come in order and each starts after the one before;
+    langchain's own start_index assumes an overlap counted in characters, so it is not used."""
+    offsets, cursor = [], 0
+    for piece in pieces:
+        found = text.find(piece, cursor)
+        if found < 0:  # the splitter strips whitespace; fall back to a search from the start
+            found = max(text.find(piece), 0)
+        offsets.append(found)
+        cursor = found + 1
+    return offsets
+
+
+def _join(pages: Sequence[Page]) -> tuple[str, list[int]]:
+    starts, parts, offset = [], [], 0
+    for page in pages:
+        starts.append(offset)
+        parts.append(page.text)
+        offset += len(page.text) + len(PAGE_SEPARATOR)
+    return PAGE_SEPARATOR.join(parts), starts
+
+
+def _page_at(pages: Sequence[Page], page_starts: list[int], offset: int) -> int | None:
+    return pages[bisect.bisect_right(page_starts, offset) - 1].number
+
+
+@dataclass
+class ChunkReport:
+    documents: int = 0
+    chunks: int = 0
+    tokens: int = 0
+    max_tokens: int = 0
+    seconds: float = 0.0
+
+
+def chunk_documents(conn, collection_id: int, chunker: Chunker, *, logger=None, progress_every: int = 25) -> ChunkReport:
+    """(Re)chunk every document whose text or chunker settings changed since it was last chunked.
+
+    Each document's chunks are replaced in one transaction. Vectors are keyed by chunk text, so
+    text that survives a re-chunk or an edit keeps its embedding.
+    """
+    started = time.perf_counter()
+    report = ChunkReport()
+    pending = conn.execute(
+        queries.load("ingestion/documents_to_chunk"),
+        {"collection_id": collection_id, "fingerprint": chunker.fingerprint},
+    ).fetchall()
+    for position, row in enumerate(pending, start=1):
+        pages = [
+            Page(page["page"], page["text"])
+            for page in conn.execute(
+                "SELECT page, text FROM document_pages WHERE document_id = %s ORDER BY ordinal", (row["id"],)
+            )
+        ]
+        chunks = chunker.split(pages)
+        with conn.transaction():
+            conn.execute("DELETE FROM chunks WHERE document_id = %s", (row["id"],))
+            with conn.cursor().copy(
+                "COPY chunks (document_id, collection_id, ordinal, text, token_count, page, page_end,"
+                " char_start, char_end, content_hash) FROM STDIN"
+            ) as copy:
+                for chunk in chunks:
+                    copy.write_row((
+                        row["id"], collection_id, chunk.ordinal, chunk.text, chunk.token_count, chunk.page,
+                        chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash,
+                    ))
+            conn.execute(
+                "UPDATE documents SET chunked_as = %s, status = 'processing', updated_at = now() WHERE id = %s",
+                (f"{row['content_hash']}:{chunker.fingerprint}", row["id"]),
+            )
+        report.documents += 1
+        report.chunks += len(chunks)
+        report.tokens += sum(chunk.token_count for chunk in chunks)
+        report.max_tokens = max([report.max_tokens, *(chunk.token_count for chunk in chunks)])
+        if logger and position % progress_every == 0:
+            logger.info("chunked %d/%d documents (%d chunks)", position, len(pending), report.chunks)
+    report.seconds = time.perf_counter() - started
+    return report

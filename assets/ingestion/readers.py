@@ -1,0 +1,217 @@
+"""Read a collection's source directory into documents: text per page, a content hash, a title.
+
+Scanning hashes bytes only; parsing happens lazily for new or changed documents, and a parse
+error belongs to its own document (`DocumentError`), never to the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+log = logging.getLogger(__name__)
+# pypdf logs a warning per odd font or xref; a document's failure is reported on the document.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+FILE_SUFFIXES = {".pdf", ".md", ".markdown", ".txt", ".html", ".htm"}
+DATASET_SUFFIXES = {".jsonl", ".parquet"}
+SUPPORTED_SUFFIXES = FILE_SUFFIXES | DATASET_SUFFIXES
+
+
+class DocumentError(Exception):
+    """A document that cannot be read; the message is stored on the document for the user."""
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int | None
+    text: str
+
+
+@dataclass
+class SourceDocument:
+    source_uri: str
+    content_hash: str
+    title: str | None
+    metadata: dict = field(default_factory=dict)
+    _load: Callable[[], tuple[list[Page], str | None]] | None = None
+    pages: list[Page] | None = None
+
+    def load(self) -> list[Page]:
+        """Extract the text; raises DocumentError with a readable reason."""
+        if self.pages is None:
+            assert self._load is not None
+            try:
+                self.pages, title = self._load()
+            except DocumentError:
+                raise
+            except RecursionError as exc:
+                raise DocumentError(f"malformed document: structure nests too deeply ({exc})") from exc
+            except Exception as exc:  # noqa: BLE001 - parsers raise anything on corrupt input
+                raise DocumentError(f"{type(exc).__name__}: {exc}") from exc
+            self.title = title or self.title
+        if not any(page.text.strip() for page in self.pages):
+            raise DocumentError(
+                "no extractable text (a scanned image without an OCR layer, or an empty file)"
+            )
+        return self.pages
+
+
+def scan(root: Path) -> Iterator[SourceDocument]:
+    """Every supported document under `root`, in a stable order; hidden files are ignored."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"collection source directory does not exist: {root}")
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in FILE_SUFFIXES:
+            yield _file_document(path, relative.as_posix())
+        elif suffix in DATASET_SUFFIXES:
+            yield from dataset_documents(path, relative.as_posix())
+
+
+def _file_document(path: Path, source_uri: str) -> SourceDocument:
+    data = path.read_bytes()
+    reader = _READERS[path.suffix.lower()]
+    return SourceDocument(
+        source_uri=source_uri,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        title=path.stem,
+        metadata={"file_name": path.name, "size_bytes": len(data)},
+        _load=lambda: reader(data),
+    )
+
+
+def read_pdf(data: bytes) -> tuple[list[Page], str | None]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    if not data:
+        raise DocumentError("empty file (0 bytes)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Owner-password PDFs open with an empty user password; others need a password we lack.
+            try:
+                reader.decrypt("")
+            except Exception as exc:  # noqa: BLE001
+                raise DocumentError(f"encrypted PDF that cannot be opened without a password ({exc})") from exc
+        pages = [Page(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)]
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except FileNotDecryptedError as exc:
+        raise DocumentError(f"encrypted PDF that cannot be opened without a password ({exc})") from exc
+    except PdfReadError as exc:
+        raise DocumentError(f"not a readable PDF: {exc}") from exc
+    return pages, _usable_title(title)
+
+
+def _usable_title(title: object) -> str | None:
+    """PDF producers often store a file name ("Binder1.pdf", "10811.exe") as the title: ignore those."""
+    if not isinstance(title, str) or not title.strip():
+        return None
+    title = title.strip()
+    return None if re.search(r"\.[A-Za-z0-9]{2,4}$", title) else title
+
+
+def read_text(data: bytes) -> tuple[list[Page], str | None]:
+    text = _decode(data)
+    title = None
+    for line in text.splitlines():
+        if line.startswith("# "):
+            title = line[2:].strip() or None
+            break
+    return [Page(None, text)], title
+
+
+def read_html(data: bytes) -> tuple[list[Page], str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    for hidden in soup(["script", "style", "noscript", "template"]):
+        hidden.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else None
+    return [Page(None, soup.get_text("\n", strip=True))], title or None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text ({exc})") from exc
+
+
+_READERS: dict[str, Callable[[bytes], tuple[list[Page], str | None]]] = {
+    ".pdf": read_pdf,
+    ".md": read_text,
+    ".markdown": read_text,
+    ".txt": read_text,
+    ".html": read_html,
+    ".htm": read_html,
+}
+
+# Column names tried, in order, for a dataset row's id, title and text (BEIR uses _id/title/text).
+ID_COLUMNS = ("_id", "id", "doc_id", "docid")
+TITLE_COLUMNS = ("title", "name")
+TEXT_COLUMNS = ("text", "content", "body", "contents")
+
+
+def dataset_documents(path: Path, relative: str) -> Iterator[SourceDocument]:
+    """One document per row of a JSONL or Parquet file, read with pyarrow."""
+    try:
+        table = _read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid and friends
+        yield _broken_dataset(path, relative, f"{type(exc).__name__}: {exc}")
+        return
+    columns = table.column_names
+    id_column = next((c for c in ID_COLUMNS if c in columns), None)
+    text_column = next((c for c in TEXT_COLUMNS if c in columns), None)
+    title_column = next((c for c in TITLE_COLUMNS if c in columns), None)
+    if text_column is None:
+        yield _broken_dataset(path, relative, f"no text column: expected one of {', '.join(TEXT_COLUMNS)}")
+        return
+    for row_number, row in enumerate(table.to_pylist()):
+        row_id = str(row[id_column]) if id_column and row.get(id_column) is not None else str(row_number)
+        text = row.get(text_column) or ""
+        title = row.get(title_column) if title_column else None
+        extra = {k: v for k, v in row.items() if k not in {id_column, text_column, title_column}}
+        metadata = {"file_name": path.name, "row_id": row_id, **_json_safe(extra)}
+        body = f"{title}\n\n{text}" if title else text
+        digest = hashlib.sha256(json.dumps([title, text, metadata], sort_keys=True, default=str).encode()).hexdigest()
+        yield SourceDocument(
+            source_uri=f"{relative}#{row_id}",
+            content_hash=digest,
+            title=title or row_id,
+            metadata=metadata,
+            pages=[Page(None, body)],
+        )
+
+
+def _read_table(path: Path):
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    import pyarrow.json as pj
+
+    return pj.read_json(path)
+
+
+def _broken_dataset(path: Path, relative: str, reason: str) -> SourceDocument:
+    def fail() -> tuple[list[Page], str | None]:
+        raise DocumentError(f"unreadable dataset file: {reason}")
+
+    data = path.read_bytes()
+    return SourceDocument(relative, hashlib.sha256(data).hexdigest(), path.stem, {"file_name": path.name}, _load=fail)
+
+
+def _json_safe(value):
+    return json.loads(json.dumps(value, default=str))

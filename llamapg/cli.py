@@ -1,0 +1,269 @@
+"""The `llamapg` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from llamapg import db, embedded
+from llamapg.settings import REPO_ROOT, get_settings
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def main(verbose: bool) -> None:
+    """llamapg: document collections -> chunks -> embeddings -> pgvector, answered over HTTP."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# ---------------------------------------------------------------- db
+@main.group("db")
+def db_group() -> None:
+    """The database: the embedded server by default, or DATABASE_URL."""
+
+
+@db_group.command("start")
+def db_start() -> None:
+    """Start the embedded server (idempotent) and apply migrations."""
+    from llamapg.bootstrap import prepare_database
+
+    settings = get_settings()
+    url = prepare_database(settings)
+    where = "DATABASE_URL" if settings.database_url else f"embedded server, data in {settings.pgdata_dir}"
+    click.echo(f"database ready ({where})\n{url}")
+
+
+@db_group.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    settings = get_settings()
+    if settings.database_url:
+        _fail("DATABASE_URL is set: llamapg does not manage that server")
+    click.echo("stopped" if embedded.stop(settings.pgdata_dir) else "not running")
+
+
+@db_group.command("status")
+def db_status() -> None:
+    """Say whether the database is up, and which migrations are applied."""
+    from llamapg import migrations
+
+    settings = get_settings()
+    if settings.uses_embedded_database and not embedded.is_running(settings.pgdata_dir):
+        click.echo(f"embedded server: not running (data directory {settings.pgdata_dir})")
+        sys.exit(1)
+    try:
+        with db.connection(db.database_url(settings)) as conn:
+            pending = migrations.pending(conn)
+    except db.DatabaseUnavailable as exc:
+        click.echo(f"database unreachable: {exc}")
+        sys.exit(1)
+    click.echo("running; " + (f"pending migrations: {', '.join(pending)}" if pending else "schema up to date"))
+
+
+@db_group.command("url")
+@click.option("--dagster", is_flag=True, help="The URL of Dagster's storage database instead.")
+def db_url(dagster: bool) -> None:
+    """Print the connection URL (starting the embedded server if needed)."""
+    click.echo(db.dagster_storage_url() if dagster else db.database_url())
+
+
+@db_group.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations from sql/migrations."""
+    from llamapg import migrations
+
+    settings = get_settings()
+    url = db.database_url(settings)
+    db.ensure_database(url, db.server_url(settings))
+    with db.connection(url) as conn:
+        applied = migrations.migrate(conn)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+# ---------------------------------------------------------------- ingest / query
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--collection", "-c", required=True, help="Collection name (lowercase letters, digits, . _ -).")
+@click.option("--chunk-size", type=int, default=None, help="Chunk size in model tokens (default LLAMAPG_CHUNK_SIZE).")
+@click.option("--chunk-overlap", type=int, default=None, help="Overlap in model tokens (default LLAMAPG_CHUNK_OVERLAP).")
+@click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
+def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: int | None, quiet: bool) -> None:
+    """Ingest the documents under PATH into a collection, through the Dagster assets."""
+    from llamapg.collections import validate_name
+    from pipelines.ingest import IngestError
+    from pipelines.ingest import ingest as run_ingest
+    from pipelines.instance import dagster_instance
+
+    try:
+        validate_name(collection)
+        result = run_ingest(
+            collection,
+            path,
+            instance=dagster_instance(),
+            log_level="WARNING" if quiet else "INFO",
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+        )
+    except (IngestError, ValueError) as exc:
+        _fail(str(exc))
+    documents = result.metadata.get("raw_documents", {})
+    chunked = result.metadata.get("chunks", {})
+    vectors = result.metadata.get("embeddings", {})
+    index = result.metadata.get("hnsw_index", {})
+    click.echo(
+        f"\ncollection {collection}: {documents.get('documents_seen', 0)} documents "
+        f"({documents.get('documents_new', 0)} new, {documents.get('documents_changed', 0)} changed, "
+        f"{documents.get('documents_skipped', 0)} unchanged, {documents.get('documents_failed', 0)} failed, "
+        f"{documents.get('documents_removed', 0)} removed); "
+        f"{chunked.get('chunks_written', 0)} chunks written, {vectors.get('vectors_written', 0)} vectors "
+        f"({result.model}); index {index.get('action', '?')}"
+    )
+    failures = documents.get("failures")
+    if failures and failures != "none":
+        click.echo("failed documents:\n" + failures)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--collection", "-c", required=True)
+@click.option("-k", default=5, show_default=True, help="Number of source chunks.")
+@click.option("--api", "api_url", default=None, help="Ask a running query service (e.g. http://127.0.0.1:8000) instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def query(question: str, collection: str, k: int, api_url: str | None, as_json: bool) -> None:
+    """Answer QUESTION from a collection and show the sources with pages and similarity."""
+    result = _ask_api(api_url, question, collection, k) if api_url else _ask_here(question, collection, k)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    click.echo(f"{result['answer']}\n\n({result['mode']} answer; {result['model']}, "
+               f"{result['plan']} search, {result['timings_ms']['total']:.0f} ms)\n\nsources:")
+    for number, source in enumerate(result["sources"], start=1):
+        page = f", page {source['page']}" if source["page"] else ""
+        snippet = " ".join(source["text"].split())[:160]
+        click.echo(f"  [{number}] {source['similarity']:.3f}  {source['source']}{page}\n       {snippet}")
+
+
+def _ask_here(question: str, collection: str, k: int) -> dict:
+    from llamapg.bootstrap import prepare_database
+    from llamapg.collections import UnknownCollection
+    from llamapg.rag import NoActiveModel, RagEngine
+
+    settings = get_settings()
+    if settings.query_threads:
+        import torch
+
+        torch.set_num_threads(settings.query_threads)
+    try:
+        with db.connection(prepare_database(settings)) as conn:
+            result = RagEngine(settings).answer(conn, question, collection, k)
+    except (UnknownCollection, NoActiveModel) as exc:
+        _fail(str(exc.args[0]))
+    sources = result.search.retrieval.sources
+    return {
+        "answer": result.answer,
+        "mode": result.mode,
+        "model": result.search.model.name,
+        "plan": result.search.retrieval.plan,
+        "sources": [{key: value for key, value in source.__dict__.items() if key != "metadata"} for source in sources],
+        "timings_ms": result.timings_ms,
+    }
+
+
+def _ask_api(api_url: str, question: str, collection: str, k: int) -> dict:
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{api_url.rstrip('/')}/query", json={"question": question, "collection": collection, "k": k}, timeout=120
+        )
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach the query service at {api_url}: {exc}")
+    if response.status_code != 200:
+        _fail(f"query service answered {response.status_code}: {response.json().get('detail', response.text)}")
+    return response.json()
+
+
+# ---------------------------------------------------------------- services
+@main.command()
+@click.option("--host", default=None, help="Default LLAMAPG_API_HOST.")
+@click.option("--port", type=int, default=None, help="Default LLAMAPG_API_PORT.")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the query API (FastAPI + uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "query_service.main:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+@main.command("dagster")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default LLAMAPG_DAGSTER_PORT.")
+def dagster_ui(host: str, port: int | None) -> None:
+    """Run the Dagster UI and daemon on the llamapg code location (`dagster dev`)."""
+    from llamapg.bootstrap import prepare_database
+    from pipelines.instance import dagster_environment
+
+    settings = get_settings()
+    prepare_database(settings)
+    _register_known_partitions()
+    env = {**os.environ, **dagster_environment(settings)}
+    command = [
+        str(Path(sys.executable).with_name("dagster")), "dev",
+        "-w", str(REPO_ROOT / "workspace.yaml"),
+        "-h", host,
+        "-p", str(port or settings.dagster_port),
+    ]
+    os.execve(command[0], command, env)
+
+
+def _register_known_partitions() -> None:
+    """Collections and models from the database become Dagster partitions, so the UI lists them."""
+    from llamapg import collections, models
+    from pipelines.ingest import register_partitions
+    from pipelines.instance import dagster_instance
+
+    instance = dagster_instance()
+    with db.connection() as conn:
+        names = [c.name for c in collections.list_collections(conn)]
+        model_names = [m.name for m in models.list_models(conn) if m.status != "retired"]
+    register_partitions(instance, None, model_names)
+    for name in names:
+        register_partitions(instance, name, [])
+
+
+@main.group("models")
+def models_group() -> None:
+    """Embedding models."""
+
+
+@models_group.command("list")
+def models_list() -> None:
+    """Registered embedding models and their status."""
+    from llamapg import models
+    from llamapg.bootstrap import prepare_database
+
+    with db.connection(prepare_database()) as conn:
+        for model in models.list_models(conn):
+            click.echo(
+                f"{model.name:24} {model.status:10} {model.provider:6} {model.dimensions:5}d "
+                f"max {model.max_input_tokens} tokens  {model.model}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Collections: named sets of documents with a source directory, one Dagster partition each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import psycopg
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class UnknownCollection(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: int
+    name: str
+    source_uri: str | None
+
+
+def validate_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"invalid collection name {name!r}: use 1-63 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def register(conn: psycopg.Connection, name: str, source_uri: str | None) -> Collection:
+    """Create the collection, or point an existing one at a new source directory."""
+    row = conn.execute(
+        "INSERT INTO collections (name, source_uri) VALUES (%s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET source_uri = coalesce(EXCLUDED.source_uri, collections.source_uri)"
+        " RETURNING id, name, source_uri",
+        (validate_name(name), source_uri),
+    ).fetchone()
+    return Collection(**row)
+
+
+def find(conn: psycopg.Connection, name: str) -> Collection | None:
+    row = conn.execute("SELECT id, name, source_uri FROM collections WHERE name = %s", (name,)).fetchone()
+    return Collection(**row) if row else None
+
+
+def get(conn: psycopg.Connection, name: str) -> Collection:
+    found = find(conn, name)
+    if found is None:
+        raise UnknownCollection(f"unknown collection {name!r}")
+    return found
+
+
+def list_collections(conn: psycopg.Connection) -> list[Collection]:
+    return [Collection(**row) for row in conn.execute("SELECT id, name, source_uri FROM collections ORDER BY name")]

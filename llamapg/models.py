@@ -1,0 +1,122 @@
+"""The embedding model registry: which models exist, their limits, and which one answers queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from llamapg.queries import text as sql_text
+
+BUNDLED_MINILM = "all-MiniLM-L6-v2"
+
+
+class UnknownModel(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    id: int
+    name: str
+    provider: str
+    model: str
+    dimensions: int
+    max_input_tokens: int
+    base_url: str | None
+    status: str
+
+    @property
+    def vectors_table(self) -> str:
+        return f"vectors_{self.id}"
+
+    @property
+    def hnsw_index_name(self) -> str:
+        return f"vectors_{self.id}_hnsw"
+
+
+_COLUMNS = "id, name, provider, model, dimensions, max_input_tokens, base_url, status"
+
+
+def _from_row(row: dict) -> EmbeddingModel:
+    return EmbeddingModel(**{key: row[key] for key in _COLUMNS.split(", ")})
+
+
+def register(
+    conn: psycopg.Connection,
+    name: str,
+    *,
+    provider: str,
+    model: str,
+    dimensions: int,
+    max_input_tokens: int,
+    base_url: str | None = None,
+) -> EmbeddingModel:
+    """Register a model and create its vector table; registering the same spec again is a no-op."""
+    existing = find(conn, name)
+    if existing:
+        spec = (provider, model, dimensions, max_input_tokens, base_url)
+        if spec != (existing.provider, existing.model, existing.dimensions, existing.max_input_tokens, existing.base_url):
+            raise ValueError(
+                f"model {name!r} is already registered with a different specification; "
+                "register the new one under a new name"
+            )
+        return existing
+    row = conn.execute(
+        f"INSERT INTO embedding_models (name, provider, model, dimensions, max_input_tokens, base_url)"
+        f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+        (name, provider, model, dimensions, max_input_tokens, base_url),
+    ).fetchone()
+    registered = _from_row(row)
+    conn.execute(
+        sql.SQL(sql_text("models/create_vectors_table")).format(
+            vectors=sql.Identifier(registered.vectors_table),
+            dimensions=sql.Literal(int(dimensions)),
+        )
+    )
+    return registered
+
+
+def find(conn: psycopg.Connection, name: str) -> EmbeddingModel | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM embedding_models WHERE name = %s", (name,)).fetchone()
+    return _from_row(row) if row else None
+
+
+def get(conn: psycopg.Connection, name: str) -> EmbeddingModel:
+    found = find(conn, name)
+    if found is None:
+        known = ", ".join(m.name for m in list_models(conn)) or "none"
+        raise UnknownModel(f"unknown embedding model {name!r} (registered: {known})")
+    return found
+
+
+def list_models(conn: psycopg.Connection) -> list[EmbeddingModel]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM embedding_models ORDER BY id").fetchall()
+    return [_from_row(row) for row in rows]
+
+
+def active(conn: psycopg.Connection) -> EmbeddingModel | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM embedding_models WHERE status = 'active'").fetchone()
+    return _from_row(row) if row else None
+
+
+def activate(conn: psycopg.Connection, name: str) -> EmbeddingModel:
+    """Make `name` the model that answers queries, in one transaction."""
+    target = get(conn, name)
+    with conn.transaction():
+        conn.execute("UPDATE embedding_models SET status = 'registered' WHERE status = 'active'")
+        conn.execute(
+            "UPDATE embedding_models SET status = 'active', activated_at = now() WHERE id = %s", (target.id,)
+        )
+    return get(conn, name)
+
+
+def register_default(conn: psycopg.Connection, name: str) -> EmbeddingModel:
+    """The bundled all-MiniLM-L6-v2, active when no other model is: a fresh install works offline."""
+    model = register(
+        conn, name, provider="local", model=BUNDLED_MINILM, dimensions=384, max_input_tokens=256
+    )
+    if active(conn) is None:
+        model = activate(conn, name)
+    return model

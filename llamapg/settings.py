@@ -1,0 +1,96 @@
+"""The one settings object: every knob is an `LLAMAPG_*` environment variable (or a `.env` line)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_NAME = "all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LLAMAPG_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # Where the embedded database and uploaded files live.
+    home: Path = Path(".llamapg")
+    pgdata: Path | None = None
+
+    # Any PostgreSQL with pgvector; when unset the embedded server under `pgdata` is used.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLAMAPG_DATABASE_URL", "DATABASE_URL")
+    )
+    database_name: str = "llamapg"
+    dagster_database_name: str = "dagster"
+    pool_max_size: int = 10
+    # How long a request waits for a connection before answering 503.
+    pool_timeout_s: float = 5.0
+
+    # Default embedding model, registered on `db migrate` so a fresh install works offline.
+    default_model: str = DEFAULT_MODEL_NAME
+    embed_batch_size: int = 64
+    # Threads torch may use for batch embedding in the pipeline (0 = torch's default).
+    embed_threads: int = 0
+    # One thread answers a single query faster than two on small machines (measured: up to 10x).
+    query_threads: int = 1
+
+    # Chunk sizes are counted in the embedding model's own tokens, special tokens included.
+    chunk_size: int = 256
+    chunk_overlap: int = 32
+
+    # OpenAI-compatible embeddings endpoint used by models registered with provider "openai".
+    openai_base_url: str | None = None
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLAMAPG_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_timeout_s: float = 60.0
+    openai_max_retries: int = 5
+
+    # OpenAI-compatible chat endpoint for answers; without it answers are extractive.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 2
+
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 100
+    # Collections with at most this many vectors are searched exactly: an exact scan of a
+    # small slice is both faster and perfectly recalled, while HNSW filters after its scan.
+    exact_search_max_rows: int = 20_000
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_port: int = 3000
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"LLAMAPG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
+                f"LLAMAPG_CHUNK_SIZE ({self.chunk_size})"
+            )
+        return self
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return (self.pgdata or self.home / "pgdata").expanduser().resolve()
+
+    @property
+    def uploads_dir(self) -> Path:
+        return (self.home / "uploads").expanduser().resolve()
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return not self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

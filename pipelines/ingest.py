@@ -1,0 +1,99 @@
+"""Ingest a collection by materializing its assets through Dagster: the same assets the UI runs,
+recorded in the same instance, so every CLI ingest shows up as materializations in the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
+from assets.partitions import collection_partitions, model_partitions
+from llamapg import collections, db, models
+from llamapg.bootstrap import prepare_database
+from llamapg.settings import Settings, get_settings
+from pipelines.resources import default_resources
+
+
+class IngestError(RuntimeError):
+    pass
+
+
+@dataclass
+class IngestResult:
+    collection: str
+    model: str
+    metadata: dict[str, dict] = field(default_factory=dict)
+
+
+def _run_config(log_level: str, chunk_size: int | None, chunk_overlap: int | None) -> dict:
+    chunking = {key: value for key, value in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap)) if value}
+    config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if chunking:
+        config["ops"] = {"chunks": {"config": chunking}}
+    return config
+
+
+def register_partitions(instance: dg.DagsterInstance, collection: str | None, model_names: list[str]) -> None:
+    if collection and not instance.has_dynamic_partition(collection_partitions.name, collection):
+        instance.add_dynamic_partitions(collection_partitions.name, [collection])
+    missing = [name for name in model_names if not instance.has_dynamic_partition(model_partitions.name, name)]
+    if missing:
+        instance.add_dynamic_partitions(model_partitions.name, missing)
+
+
+def ingest(
+    name: str,
+    source: Path,
+    *,
+    instance: dg.DagsterInstance,
+    settings: Settings | None = None,
+    log_level: str = "INFO",
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+) -> IngestResult:
+    """Register the collection, then materialize raw_documents+chunks, embeddings and hnsw_index."""
+    settings = settings or get_settings()
+    source = source.expanduser().resolve()
+    if not source.is_dir():
+        raise IngestError(f"not a directory: {source}")
+    url = prepare_database(settings)
+    with db.connection(url) as conn:
+        collections.register(conn, name, str(source))
+        model = models.active(conn)
+        registered = [m.name for m in models.list_models(conn) if m.status != "retired"]
+    if model is None:
+        raise IngestError("no embedding model is active; activate one with `llamapg models activate NAME`")
+    register_partitions(instance, name, registered)
+
+    resources = default_resources(settings.database_url)
+    run_config = _run_config(log_level, chunk_size, chunk_overlap)
+    steps = [
+        ([raw_documents, chunks], name),
+        ([embeddings], dg.MultiPartitionKey({"collection": name, "model": model.name})),
+        ([hnsw_index], model.name),
+    ]
+    result = IngestResult(collection=name, model=model.name)
+    for selection, partition_key in steps:
+        step_config = run_config if chunks in selection else {"loggers": run_config["loggers"]}
+        outcome = dg.materialize(
+            ALL_ASSETS,
+            selection=selection,
+            partition_key=partition_key,
+            instance=instance,
+            resources=resources,
+            run_config=step_config,
+            raise_on_error=False,
+            tags={"llamapg/source": "cli"},
+        )
+        if not outcome.success:
+            failure = next((event for event in outcome.all_events if event.is_step_failure), None)
+            reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the Dagster UI"
+            raise IngestError(f"{'+'.join(a.key.to_user_string() for a in selection)} failed: {reason}")
+        for event in outcome.get_asset_materialization_events():
+            materialization = event.materialization
+            result.metadata[materialization.asset_key.to_user_string()] = {
+                key: value.value for key, value in materialization.metadata.items()
+            }
+    return result

@@ -1,0 +1,38 @@
+"""Map domain errors to HTTP answers with a message that says what is wrong."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from llamapg.answering import AnswerError
+from llamapg.collections import UnknownCollection
+from llamapg.db import DatabaseUnavailable
+from llamapg.embedders import EmbeddingError
+from llamapg.rag import NoActiveModel
+
+log = logging.getLogger(__name__)
+
+
+def _handler(status: int, message: str | None = None):
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if status >= 500:
+            log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
+        return JSONResponse(status_code=status, content={"detail": message or str(exc)})
+
+    return handle
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(UnknownCollection, _handler(404))
+    app.add_exception_handler(NoActiveModel, _handler(503))
+    unavailable = "database unavailable; retry shortly"
+    app.add_exception_handler(DatabaseUnavailable, _handler(503, unavailable))
+    app.add_exception_handler(PoolTimeout, _handler(503, unavailable))
+    app.add_exception_handler(psycopg.OperationalError, _handler(503, unavailable))
+    app.add_exception_handler(EmbeddingError, _handler(502))
+    app.add_exception_handler(AnswerError, _handler(502))

@@ -1,0 +1,69 @@
+"""The FastAPI application: `llamapg serve`, or `uvicorn --factory query_service.main:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from llamapg import db
+from llamapg.bootstrap import prepare_database
+from llamapg.rag import RagEngine
+from llamapg.settings import Settings, get_settings
+from query_service import errors
+from query_service.routers import health, query
+
+log = logging.getLogger(__name__)
+
+
+def _start(app: FastAPI, settings: Settings) -> None:
+    if settings.query_threads:
+        import torch
+
+        # One thread answers a single query fastest on small machines; the server handles
+        # concurrency with its thread pool instead.
+        torch.set_num_threads(settings.query_threads)
+    try:
+        url = prepare_database(settings)
+    except db.DatabaseUnavailable as exc:
+        # Start anyway: requests answer 503 until the database is back, then recover by themselves.
+        log.warning("database unavailable at start-up: %s", exc)
+        url = db.database_url(settings)
+    app.state.pool = db.create_pool(url)
+    app.state.pool.open(wait=False)
+    try:
+        with app.state.pool.connection(timeout=10) as conn:
+            model = app.state.engine.warm_up(conn)
+            log.info("embedding model %s loaded", model.name)
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation; requests report real errors
+        log.warning("could not warm up the embedding model: %s", exc)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(_start, app, app.state.settings)
+    try:
+        yield
+    finally:
+        app.state.pool.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="llamapg",
+        version="0.1.0",
+        description="Retrieval-augmented answers from PostgreSQL + pgvector, with the source chunks and their scores.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = RagEngine(settings)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(query.router)
+    return app
+
+

@@ -1,0 +1,1 @@
+ALTER INDEX {old} RENAME TO {new}

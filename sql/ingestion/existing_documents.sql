@@ -1,0 +1,3 @@
+SELECT id, source_uri, content_hash, status
+FROM documents
+WHERE collection_id = %(collection_id)s

@@ -1,0 +1,80 @@
+"""A small, real OpenAI-compatible HTTP server on localhost for tests: /v1/embeddings and
+/v1/chat/completions, answered deterministically, with every request recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+import numpy as np
+
+
+def hashed_embedding(text: str, dimensions: int) -> list[float]:
+    """Bag of words hashed into `dimensions` buckets: texts sharing words are similar."""
+    vector = np.zeros(dimensions, dtype=np.float64)
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "little") % dimensions] += 1 if digest[4] % 2 else -1
+    norm = np.linalg.norm(vector)
+    return (vector / norm if norm else vector + 1 / np.sqrt(dimensions)).tolist()
+
+
+class OpenAIStandIn:
+    def __init__(self, dimensions: int = 64, answer: str = "Lighthouses use Fresnel lenses [1].") -> None:
+        self.dimensions = dimensions
+        self.answer = answer
+        self.requests: list[dict] = []
+        self.url = ""
+
+
+@contextmanager
+def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel lenses [1].") -> Iterator[OpenAIStandIn]:
+    state = OpenAIStandIn(dimensions, answer)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def _reply(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("authorization")})
+            if self.path == "/v1/embeddings":
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                data = [
+                    {"object": "embedding", "index": i, "embedding": hashed_embedding(text, state.dimensions)}
+                    for i, text in enumerate(inputs)
+                ]
+                self._reply(200, {"object": "list", "data": data, "model": body["model"],
+                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+            elif self.path == "/v1/chat/completions":
+                self._reply(200, {
+                    "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": state.answer}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                })
+            else:
+                self._reply(404, {"error": {"message": f"no route {self.path}"}})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

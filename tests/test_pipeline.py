@@ -1,0 +1,149 @@
+"""The asset graph materialized with dagster.materialize against a real database and the real model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
+from assets.ingestion.chunking import ChunkingConfigError
+from llamapg import collections, models
+from pipelines.ingest import IngestError, ingest, register_partitions
+from pipelines.resources import default_resources
+from tests.conftest import SHARED_DATA
+from tests.support.pipeline import MODEL, materialize_collection
+
+
+def table_counts(conn) -> dict[str, int]:
+    return {
+        "documents": conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"],
+        "pages": conn.execute("SELECT count(*) AS n FROM document_pages").fetchone()["n"],
+        "chunks": conn.execute("SELECT count(*) AS n FROM chunks").fetchone()["n"],
+        "vectors": conn.execute("SELECT count(*) AS n FROM vectors_1").fetchone()["n"],
+    }
+
+
+@pytest.fixture
+def docs(conn, collection_dir):
+    collections.register(conn, "docs", str(collection_dir))
+    return collection_dir
+
+
+def test_asset_graph_ingests_a_collection(conn, instance, docs):
+    metadata = materialize_collection(instance, "docs")
+
+    assert metadata["raw_documents"]["documents_new"] == 4
+    assert metadata["raw_documents"]["documents_failed"] == 0
+    counts = table_counts(conn)
+    assert counts["documents"] == 4
+    assert counts["chunks"] == metadata["chunks"]["chunks_written"] > 0
+    assert counts["vectors"] == metadata["embeddings"]["vectors_written"] == counts["chunks"]
+    assert metadata["hnsw_index"]["action"] == "built"
+    statuses = {row["status"] for row in conn.execute("SELECT status FROM documents")}
+    assert statuses == {"ready"}
+    pdf_chunk = conn.execute(
+        "SELECT c.page, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE d.source_uri = 'crazy-ones.pdf'"
+    ).fetchone()
+    assert pdf_chunk["page"] == 1 and "crazy ones" in pdf_chunk["text"].lower()
+    html = conn.execute(
+        "SELECT title, string_agg(p.text, '') AS text FROM documents d JOIN document_pages p ON p.document_id = d.id"
+        " WHERE source_uri = 'sourdough.html' GROUP BY title"
+    ).fetchone()
+    assert html["title"] == "Baking sourdough bread"
+    assert "wild yeast" in html["text"] and "tracking" not in html["text"] and "<p>" not in html["text"]
+
+
+def test_rematerializing_adds_no_rows(conn, instance, docs):
+    materialize_collection(instance, "docs")
+    before = table_counts(conn)
+
+    again = materialize_collection(instance, "docs")
+
+    assert table_counts(conn) == before
+    assert again["raw_documents"]["documents_skipped"] == 4
+    assert again["chunks"]["chunks_written"] == 0
+    assert again["embeddings"]["vectors_written"] == 0
+    assert again["hnsw_index"]["action"] == "up to date"
+
+
+def test_changed_file_replaces_its_chunks_and_removed_file_disappears(conn, instance, docs):
+    materialize_collection(instance, "docs")
+    (docs / "lighthouses.txt").write_text(
+        "Lighthouse keepers trimmed the wicks every evening.\nThe last keeper left in 1990.\n"
+    )
+    (docs / "postgres-vacuum.md").unlink()
+
+    metadata = materialize_collection(instance, "docs")
+
+    assert metadata["raw_documents"]["documents_changed"] == 1
+    assert metadata["raw_documents"]["documents_removed"] == 1
+    texts = [row["text"] for row in conn.execute(
+        "SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE d.source_uri = 'lighthouses.txt' ORDER BY c.ordinal")]
+    assert texts and all("Pharos" not in text for text in texts)
+    assert any("wicks" in text for text in texts)
+    assert conn.execute("SELECT count(*) AS n FROM documents WHERE source_uri = 'postgres-vacuum.md'").fetchone()["n"] == 0
+    orphans = conn.execute(
+        "SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id)"
+    ).fetchone()["n"]
+    assert orphans == 0
+
+
+def test_broken_pdfs_fail_their_own_document_only(conn, instance, docs):
+    bad = sorted((SHARED_DATA / "pdfs-bad").glob("*.pdf"))
+    assert bad, "the shared broken-PDF set is missing"
+    for path in bad:
+        shutil.copy(path, docs / path.name)
+
+    metadata = materialize_collection(instance, "docs")
+
+    rows = {row["source_uri"]: row for row in conn.execute("SELECT source_uri, status, error FROM documents")}
+    for name in ["crazy-ones.pdf", "lighthouses.txt", "postgres-vacuum.md", "sourdough.html"]:
+        assert rows[name]["status"] == "ready", name
+    failed = {uri: row["error"] for uri, row in rows.items() if row["status"] == "failed"}
+    # Every broken file that has no readable text fails, with a message a person can act on.
+    for name in ["empty-zero-bytes.pdf", "encrypted-aes256-r6-userpw-foo.pdf", "invalid-header-and-eof-only.pdf",
+                 "not-a-pdf-png-renamed.pdf", "truncated-latex-two-column-first30000bytes.pdf"]:
+        assert name in failed, name
+    assert "empty file" in failed["empty-zero-bytes.pdf"]
+    assert "password" in failed["encrypted-aes256-r6-userpw-foo.pdf"]
+    assert "not a readable PDF" in failed["not-a-pdf-png-renamed.pdf"]
+    assert metadata["raw_documents"]["documents_failed"] == len(failed)
+    assert all(uri in metadata["raw_documents"]["failures"] for uri in failed)
+    assert conn.execute(
+        "SELECT count(*) AS n FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'failed'"
+    ).fetchone()["n"] == 0
+
+
+def test_chunk_size_above_model_limit_is_refused(conn, instance, docs):
+    register_partitions(instance, "docs", [MODEL])
+    dg.materialize(ALL_ASSETS, selection=[raw_documents], partition_key="docs", instance=instance,
+                   resources=default_resources())
+    with pytest.raises(ChunkingConfigError) as raised:
+        dg.materialize(
+            ALL_ASSETS, selection=[chunks], partition_key="docs", instance=instance, resources=default_resources(),
+            run_config={"ops": {"chunks": {"config": {"chunk_size": 512}}}},
+        )
+    message = str(raised.value)
+    assert "512" in message and "256" in message and "silently dropped" in message
+    assert conn.execute("SELECT count(*) AS n FROM chunks").fetchone()["n"] == 0
+
+
+def test_ingest_runs_through_a_persistent_instance(conn, database_url, docs):
+    """The CLI path: the persistent dagster-postgres instance records the runs for the UI."""
+    from pipelines.instance import dagster_instance
+
+    persistent = dagster_instance()
+    assert type(persistent._run_storage).__name__ == "PostgresRunStorage"
+    result = ingest("docs", docs, instance=persistent)
+
+    assert result.model == MODEL
+    assert result.metadata["embeddings"]["vectors_written"] == table_counts(conn)["vectors"] > 0
+    materialized = persistent.get_latest_materialization_event(dg.AssetKey("hnsw_index"))
+    assert materialized is not None
+    with pytest.raises(IngestError, match="not a directory"):
+        ingest("docs", Path(docs) / "missing", instance=persistent)
