@@ -18,6 +18,7 @@ SYSTEM_PROMPT = (
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n{2,}")
+_HEADING = re.compile(r"^#{1,6} .*$", re.MULTILINE)
 # Words that carry no meaning for matching a question to a sentence.
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i in is it of on or that the this to was what "
@@ -69,7 +70,8 @@ def extractive_answer(question: str, sources: Sequence[Source], max_sentences: i
     wanted = _words(question)
     scored = []
     for number, source in enumerate(sources[:5], start=1):
-        for position, sentence in enumerate(_SENTENCE_END.split(source.text)):
+        # Markdown headings name a topic; they are not answers.
+        for position, sentence in enumerate(_SENTENCE_END.split(_HEADING.sub("", source.text))):
             sentence = " ".join(sentence.split())
             if len(sentence) < 20:
                 continue

@@ -82,7 +82,7 @@ def retrieve(
     k: int,
     *,
     plan: Plan = "auto",
-    exact_max_rows: int = 20_000,
+    exact_max_rows: int = 5_000,
     ef_search: int = 100,
 ) -> Retrieval:
     started = time.perf_counter()

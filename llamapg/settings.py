@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = 100
     # Collections with at most this many vectors are searched exactly: an exact scan of a
     # small slice is both faster and perfectly recalled, while HNSW filters after its scan.
-    exact_search_max_rows: int = 20_000
+    exact_search_max_rows: int = 5_000
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -11,9 +11,11 @@ import pytest
 from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
 from assets.ingestion.chunking import ChunkingConfigError
 from llamapg import collections, models
+from llamapg.settings import get_settings
 from pipelines.ingest import IngestError, ingest, register_partitions
 from pipelines.resources import default_resources
 from tests.conftest import SHARED_DATA
+from tests.support.openai_server import openai_server
 from tests.support.pipeline import MODEL, materialize_collection
 
 
@@ -147,3 +149,33 @@ def test_ingest_runs_through_a_persistent_instance(conn, database_url, docs):
     assert materialized is not None
     with pytest.raises(IngestError, match="not a directory"):
         ingest("docs", Path(docs) / "missing", instance=persistent)
+
+
+def test_embedding_resumes_after_a_crash(conn, instance, docs, monkeypatch):
+    """Batches commit one by one: after a failure mid-way, a re-run embeds only what is missing."""
+    monkeypatch.setenv("LLAMAPG_EMBED_BATCH_SIZE", "1")
+    monkeypatch.setenv("LLAMAPG_OPENAI_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    with openai_server(dimensions=64) as server:
+        remote = models.register(conn, "remote", provider="openai", model="stand-in", dimensions=64,
+                                 max_input_tokens=8191, base_url=server.url)
+        register_partitions(instance, "docs", [MODEL, "remote"])
+        dg.materialize(ALL_ASSETS, selection=[raw_documents, chunks], partition_key="docs", instance=instance,
+                       resources=default_resources())
+        distinct_texts = conn.execute("SELECT count(DISTINCT content_hash) AS n FROM chunks").fetchone()["n"]
+        assert distinct_texts >= 4
+        key = dg.MultiPartitionKey({"collection": "docs", "model": "remote"})
+
+        server.fail_after = 2
+        failed = dg.materialize(ALL_ASSETS, selection=[embeddings], partition_key=key, instance=instance,
+                                resources=default_resources(), raise_on_error=False)
+        assert not failed.success
+        stored = f"SELECT count(*) AS n FROM {remote.vectors_table}"
+        assert conn.execute(stored).fetchone()["n"] == 2  # the two batches that succeeded are kept
+
+        server.fail_after = None
+        resumed = dg.materialize(ALL_ASSETS, selection=[embeddings], partition_key=key, instance=instance,
+                                 resources=default_resources())
+    (event,) = resumed.get_asset_materialization_events()
+    assert event.materialization.metadata["vectors_written"].value == distinct_texts - 2
+    assert conn.execute(stored).fetchone()["n"] == distinct_texts

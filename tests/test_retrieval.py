@@ -3,40 +3,16 @@ inside a large table still gets k rows."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 from psycopg import sql
 
 from assets.index.hnsw import ensure_hnsw_index
-from llamapg import collections, models, queries
+from benchmarks.synthetic import add_synthetic_collection
+from llamapg import models, queries
 from llamapg.retrieval import apply_settings, choose_plan, plan_settings, retrieve
 
 DIMENSIONS = 384
-
-
-def add_synthetic_collection(conn, name: str, vectors: np.ndarray) -> int:
-    """A collection of one document whose chunks carry the given vectors."""
-    collection = collections.register(conn, name, None)
-    document_id = conn.execute(
-        "INSERT INTO documents (collection_id, source_uri, content_hash, status)"
-        " VALUES (%s, %s, 'synthetic', 'ready') RETURNING id",
-        (collection.id, f"{name}.txt"),
-    ).fetchone()["id"]
-    with conn.cursor().copy(
-        "COPY chunks (document_id, collection_id, ordinal, text, token_count, char_start, char_end, content_hash)"
-        " FROM STDIN"
-    ) as copy:
-        for ordinal in range(len(vectors)):
-            text = f"{name} chunk {ordinal}"
-            copy.write_row((document_id, collection.id, ordinal, text, 5, 0, len(text),
-                            hashlib.sha256(text.encode()).digest()))
-    with conn.cursor().copy("COPY vectors_1 (content_hash, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["bytea", "vector"])
-        for ordinal, vector in enumerate(vectors):
-            copy.write_row((hashlib.sha256(f"{name} chunk {ordinal}".encode()).digest(), vector))
-    return collection.id
 
 
 @pytest.fixture
@@ -48,9 +24,9 @@ def big_and_small(conn):
     # The small collection points away from the query, so none of it is among the HNSW scan's
     # first candidates: exactly the case where post-filtering comes back short.
     small = (-query + rng.normal(scale=0.5, size=(10, DIMENSIONS))).astype(np.float32)
-    big_id = add_synthetic_collection(conn, "big", big)
-    small_id = add_synthetic_collection(conn, "small", small)
     model = models.get(conn, "all-minilm-l6-v2")
+    big_id = add_synthetic_collection(conn, model, "big", big)
+    small_id = add_synthetic_collection(conn, model, "small", small)
     ensure_hnsw_index(conn, model, m=16, ef_construction=64)
     conn.execute("ANALYZE")
     return model, big_id, small_id, query, small

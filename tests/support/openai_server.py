@@ -25,11 +25,13 @@ def hashed_embedding(text: str, dimensions: int) -> list[float]:
 
 
 class OpenAIStandIn:
-    def __init__(self, dimensions: int = 64, answer: str = "Lighthouses use Fresnel lenses [1].") -> None:
+    def __init__(self, dimensions: int, answer: str) -> None:
         self.dimensions = dimensions
         self.answer = answer
         self.requests: list[dict] = []
         self.url = ""
+        # Answer 500 to embedding requests once this many have succeeded (None: never).
+        self.fail_after: int | None = None
 
 
 @contextmanager
@@ -51,7 +53,10 @@ def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel l
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("authorization")})
-            if self.path == "/v1/embeddings":
+            served = sum(r["path"] == "/v1/embeddings" for r in state.requests[:-1])
+            if self.path == "/v1/embeddings" and state.fail_after is not None and served >= state.fail_after:
+                self._reply(500, {"error": {"message": "stand-in outage", "type": "server_error"}})
+            elif self.path == "/v1/embeddings":
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 data = [
                     {"object": "embedding", "index": i, "embedding": hashed_embedding(text, state.dimensions)}
