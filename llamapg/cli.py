@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+import psycopg
 
 from llamapg import db, embedded
 from llamapg.settings import REPO_ROOT, get_settings
@@ -248,21 +249,117 @@ def _register_known_partitions() -> None:
 
 @main.group("models")
 def models_group() -> None:
-    """Embedding models."""
+    """Embedding models: add one, backfill it, activate it, retire the old one."""
 
 
 @models_group.command("list")
 def models_list() -> None:
-    """Registered embedding models and their status."""
-    from llamapg import models
+    """Each model's status, coverage per collection and last check results."""
+    from llamapg import models, quality
     from llamapg.bootstrap import prepare_database
 
     with db.connection(prepare_database()) as conn:
         for model in models.list_models(conn):
             click.echo(
-                f"{model.name:24} {model.status:10} {model.provider:6} {model.dimensions:5}d "
-                f"max {model.max_input_tokens} tokens  {model.model}"
+                f"{model.name}  [{model.status}]  {model.provider}:{model.model}  {model.dimensions}d, "
+                f"max {model.max_input_tokens} tokens"
             )
+            if model.status == "retired":
+                continue
+            for row in quality.coverage(conn, model):
+                share = row["embedded"] / row["chunks"] if row["chunks"] else 1.0
+                click.echo(f"    {row['collection']:24} {row['embedded']:>7}/{row['chunks']:<7} chunks embedded ({share:.0%})")
+            checks = model.checks or {}
+            if checks:
+                click.echo(
+                    f"    index valid: {checks.get('index_valid')}, recall@10: {checks.get('recall_at_10')} "
+                    f"(checked {checks.get('checked_at', '?')})"
+                )
+
+
+@models_group.command("add")
+@click.argument("name")
+@click.option("--provider", type=click.Choice(["local", "openai"]), required=True)
+@click.option("--model", "model_id", required=True, help="Local model directory (or all-MiniLM-L6-v2), or the remote model name.")
+@click.option("--dimensions", type=int, required=True)
+@click.option("--max-input-tokens", type=int, default=None, help="Default 256 for local models, 8191 for openai.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint (default LLAMAPG_OPENAI_BASE_URL).")
+def models_add(name: str, provider: str, model_id: str, dimensions: int, max_input_tokens: int | None, base_url: str | None) -> None:
+    """Register a model: a new partition of the pipeline. Nothing is embedded until it is backfilled."""
+    from llamapg import models
+    from llamapg.bootstrap import prepare_database
+    from pipelines.ingest import register_partitions
+    from pipelines.instance import dagster_instance
+
+    limit = max_input_tokens or (256 if provider == "local" else 8191)
+    try:
+        with db.connection(prepare_database()) as conn:
+            model = models.register(conn, name, provider=provider, model=model_id, dimensions=dimensions,
+                                    max_input_tokens=limit, base_url=base_url)
+    except (ValueError, psycopg.errors.IntegrityError) as exc:  # a bad name violates a CHECK constraint
+        _fail(str(exc).strip().splitlines()[0])
+    register_partitions(dagster_instance(), None, [model.name])
+    click.echo(f"registered {model.name} ({model.status}); next: llamapg models backfill {model.name}")
+
+
+@models_group.command("backfill")
+@click.argument("name")
+@click.option("--quiet", "-q", is_flag=True)
+def models_backfill(name: str, quiet: bool) -> None:
+    """Embed every collection with NAME and build its index (the same partitions as a UI backfill)."""
+    from llamapg.models import UnknownModel
+    from pipelines.backfill import backfill_model
+    from pipelines.ingest import IngestError
+    from pipelines.instance import dagster_instance
+
+    try:
+        result = backfill_model(name, instance=dagster_instance(), log_level="WARNING" if quiet else "INFO")
+    except (IngestError, UnknownModel) as exc:
+        _fail(str(exc))
+    failed = [check for check, passed in result.checks.items() if not passed]
+    click.echo(f"{name}: {result.vectors_written} vectors written over {len(result.collections)} collections; "
+               + (f"failed checks: {', '.join(failed)}" if failed else "all checks passed"))
+    if not failed:
+        click.echo(f"next: llamapg models activate {name}")
+
+
+@models_group.command("activate")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Activate even if coverage or checks are incomplete.")
+def models_activate(name: str, force: bool) -> None:
+    """Switch queries to NAME, atomically; queries in flight finish on the previous model."""
+    from llamapg import collections, documents, models, quality
+    from llamapg.bootstrap import prepare_database
+
+    with db.connection(prepare_database()) as conn:
+        try:
+            model = models.get(conn, name)
+        except models.UnknownModel as exc:
+            _fail(str(exc.args[0]))
+        problems = quality.readiness(conn, model)
+        if problems and not force:
+            _fail(f"{name} is not ready: " + "; ".join(problems) + " (use --force to activate anyway)")
+        active = models.activate(conn, name)
+        promoted = sum(documents.promote_ready(conn, c.id, active)[0] for c in collections.list_collections(conn))
+    click.echo(f"{name} is active" + (f"; {promoted} updated documents swapped in" if promoted else ""))
+
+
+@models_group.command("retire")
+@click.argument("name")
+def models_retire(name: str) -> None:
+    """Drop NAME's vectors and index and remove its partitions."""
+    from llamapg import models
+    from llamapg.bootstrap import prepare_database
+    from pipelines.backfill import forget_model_partition
+    from pipelines.instance import dagster_instance
+
+    with db.connection(prepare_database()) as conn:
+        try:
+            models.retire(conn, name)
+        except (ValueError, models.UnknownModel) as exc:
+            _fail(str(exc.args[0]))
+    forget_model_partition(dagster_instance(), name)
+    click.echo(f"{name} retired: vectors and index dropped")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
+
+from llamapg.settings import Settings
+
+# Uploaded files are listed under this prefix, beside the files of the collection's source directory.
+UPLOADS_PREFIX = "uploads/"
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
@@ -55,3 +61,19 @@ def get(conn: psycopg.Connection, name: str) -> Collection:
 
 def list_collections(conn: psycopg.Connection) -> list[Collection]:
     return [Collection(**row) for row in conn.execute("SELECT id, name, source_uri FROM collections ORDER BY name")]
+
+
+def landing_dir(name: str, settings: Settings) -> Path:
+    """Where files uploaded through the API wait for the pipeline."""
+    return settings.uploads_dir / validate_name(name)
+
+
+def source_roots(collection: Collection, settings: Settings) -> list[tuple[str, Path]]:
+    """(source URI prefix, directory) pairs the pipeline reads for this collection."""
+    roots = []
+    if collection.source_uri:
+        roots.append(("", Path(collection.source_uri)))
+    landing = landing_dir(collection.name, settings)
+    if landing.is_dir():
+        roots.append((UPLOADS_PREFIX, landing))
+    return roots

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from llamapg.queries import text as sql_text
 
@@ -26,6 +27,7 @@ class EmbeddingModel:
     max_input_tokens: int
     base_url: str | None
     status: str
+    checks: dict | None = None
 
     @property
     def vectors_table(self) -> str:
@@ -36,7 +38,7 @@ class EmbeddingModel:
         return f"vectors_{self.id}_hnsw"
 
 
-_COLUMNS = "id, name, provider, model, dimensions, max_input_tokens, base_url, status"
+_COLUMNS = "id, name, provider, model, dimensions, max_input_tokens, base_url, status, checks"
 
 
 def _from_row(row: dict) -> EmbeddingModel:
@@ -56,6 +58,8 @@ def register(
     """Register a model and create its vector table; registering the same spec again is a no-op."""
     existing = find(conn, name)
     if existing:
+        if existing.status == "retired":
+            raise ValueError(f"model {name!r} was retired; register the model again under a new name")
         spec = (provider, model, dimensions, max_input_tokens, base_url)
         if spec != (existing.provider, existing.model, existing.dimensions, existing.max_input_tokens, existing.base_url):
             raise ValueError(
@@ -120,3 +124,20 @@ def register_default(conn: psycopg.Connection, name: str) -> EmbeddingModel:
     if active(conn) is None:
         model = activate(conn, name)
     return model
+
+
+def record_checks(conn: psycopg.Connection, name: str, results: dict) -> None:
+    conn.execute(
+        "UPDATE embedding_models SET checks = checks || %s WHERE name = %s", (Jsonb(results), name)
+    )
+
+
+def retire(conn: psycopg.Connection, name: str) -> EmbeddingModel:
+    """Drop the model's vectors and index; the active model cannot be retired."""
+    target = get(conn, name)
+    if target.status == "active":
+        raise ValueError(f"model {name!r} is active: activate another model first")
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(target.vectors_table)))
+        conn.execute("UPDATE embedding_models SET status = 'retired' WHERE id = %s", (target.id,))
+    return get(conn, name)

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     # small slice is both faster and perfectly recalled, while HNSW filters after its scan.
     exact_search_max_rows: int = 5_000
 
+    # Directories whose sub-folders are collections, watched by the Dagster sensor (comma-separated).
+    watch_roots: str = ""
+    sensor_interval_s: int = 30
+    # The nightly full re-scan of every collection (cron, in the Dagster daemon's time zone).
+    rescan_cron: str = "0 3 * * *"
+    # Switch queries to a newly backfilled model as soon as its checks pass.
+    auto_activate: bool = False
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     dagster_port: int = 3000
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return (self.home / "uploads").expanduser().resolve()
+
+    @property
+    def watched_roots(self) -> list[Path]:
+        return [Path(part).expanduser().resolve() for part in self.watch_roots.split(",") if part.strip()]
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -8,6 +8,7 @@ import psycopg
 from fastapi import Request
 
 from llamapg.rag import RagEngine
+from llamapg.settings import Settings
 
 
 def get_engine(request: Request) -> RagEngine:
@@ -17,3 +18,7 @@ def get_engine(request: Request) -> RagEngine:
 def get_connection(request: Request) -> Iterator[psycopg.Connection]:
     with request.app.state.pool.connection() as conn:
         yield conn
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings

@@ -12,6 +12,8 @@ from psycopg_pool import PoolTimeout
 from llamapg.answering import AnswerError
 from llamapg.collections import UnknownCollection
 from llamapg.db import DatabaseUnavailable
+from llamapg.documents import UnknownDocument
+from llamapg.uploads import UploadRejected
 from llamapg.embedders import EmbeddingError
 from llamapg.rag import NoActiveModel
 
@@ -29,6 +31,8 @@ def _handler(status: int, message: str | None = None):
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownCollection, _handler(404))
+    app.add_exception_handler(UnknownDocument, _handler(404))
+    app.add_exception_handler(UploadRejected, _handler(422))
     app.add_exception_handler(NoActiveModel, _handler(503))
     unavailable = "database unavailable; retry shortly"
     app.add_exception_handler(DatabaseUnavailable, _handler(503, unavailable))

@@ -12,7 +12,7 @@ from llamapg.bootstrap import prepare_database
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
-from query_service.routers import health, query
+from query_service.routers import documents, health, query
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(query.router)
+    app.include_router(documents.router)
     return app
 
 

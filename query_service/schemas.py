@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -32,3 +34,29 @@ class QueryResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: str
+
+
+class UploadedDocument(BaseModel):
+    id: int
+    source: str
+    status: str
+    status_url: str
+    size_bytes: int
+
+
+class UploadResponse(BaseModel):
+    collection: str
+    documents: list[UploadedDocument]
+
+
+class DocumentOut(BaseModel):
+    id: int
+    collection: str
+    source: str
+    title: str | None
+    status: str = Field(description="pending | processing | ready | failed")
+    error: str | None = Field(description="Why the document failed, when it did.")
+    metadata: dict
+    chunks: int = Field(description="Live chunks, the ones queries can return.")
+    created_at: datetime
+    updated_at: datetime

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from llamapg import queries
+from llamapg import documents, queries
 from llamapg.embedders import Embedder
 from llamapg.models import EmbeddingModel
 
@@ -21,7 +21,9 @@ class EmbedReport:
     embedded: int = 0
     tokens: int = 0
     over_limit: int = 0
-    documents_ready: int = 0
+    chunks_pending: int = 0
+    chunks_reused: int = 0
+    documents_promoted: int = 0
     seconds: float = 0.0
 
     @property
@@ -42,6 +44,10 @@ def embed_collection(
     logger = logger or log
     started = time.perf_counter()
     report = EmbedReport()
+    pending = conn.execute(
+        queries.load("ingestion/pending_chunks", vectors=model.vectors_table), {"collection_id": collection_id}
+    ).fetchone()
+    report.chunks_pending, report.chunks_reused = pending["pending"], pending["reused"]
     todo = conn.execute(
         queries.load("ingestion/chunks_to_embed", vectors=model.vectors_table), {"collection_id": collection_id}
     ).fetchall()
@@ -76,9 +82,6 @@ def embed_collection(
             model.name, report.embedded, report.to_embed, report.embedded / elapsed if elapsed else 0.0,
         )
     if model.status == "active":
-        report.documents_ready = conn.execute(
-            queries.load("ingestion/mark_documents_ready", vectors=model.vectors_table),
-            {"collection_id": collection_id},
-        ).rowcount
+        report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
     report.seconds = time.perf_counter() - started
     return report

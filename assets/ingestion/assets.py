@@ -1,7 +1,6 @@
 """raw_documents -> chunks, per collection."""
 
 
-from pathlib import Path
 from typing import Optional
 
 import dagster as dg
@@ -27,9 +26,10 @@ from llamapg.settings import get_settings
 def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     with postgres.connect() as conn:
         collection = collections.get(conn, context.partition_key)
-        if not collection.source_uri:
-            raise dg.Failure(f"collection {collection.name!r} has no source directory")
-        report = sync_documents(conn, collection, Path(collection.source_uri), logger=context.log)
+        roots = collections.source_roots(collection, get_settings())
+        if not roots:
+            raise dg.Failure(f"collection {collection.name!r} has no source directory and no uploads")
+        report = sync_documents(conn, collection, roots, logger=context.log)
         counts = conn.execute(queries.load("ingestion/collection_counts"), {"collection_id": collection.id}).fetchone()
     context.log.info(
         f"{collection.name}: {report.seen} documents ({report.new} new, {report.changed} changed, "
@@ -38,7 +38,7 @@ def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource)
     failures = "\n".join(f"| `{uri}` | {error} |" for uri, error in sorted(report.failures.items()))
     return dg.MaterializeResult(
         metadata={
-            "source": dg.MetadataValue.path(collection.source_uri),
+            "sources": ", ".join(str(root) for _, root in roots),
             "documents_seen": report.seen,
             "documents_new": report.new,
             "documents_changed": report.changed,
@@ -77,14 +77,14 @@ def chunker_for(conn, chunk_size: int, chunk_overlap: int) -> Chunker:
 @dg.asset(
     partitions_def=collection_partitions,
     deps=[raw_documents],
+    # Materialized only when chunks changed, so that unchanged re-scans trigger no embedding runs.
+    output_required=False,
     group_name="ingestion",
     kinds={"postgres", "python"},
     description="Token-sized chunks (RecursiveCharacterTextSplitter, counted in the embedding model's "
     "own tokenizer) with page numbers and character offsets. Only new or changed documents are re-chunked.",
 )
-def chunks(
-    context: dg.AssetExecutionContext, config: ChunkingConfig, postgres: PostgresResource
-) -> dg.MaterializeResult:
+def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, postgres: PostgresResource):
     settings = get_settings()
     size = config.chunk_size or settings.chunk_size
     overlap = config.chunk_overlap if config.chunk_overlap is not None else settings.chunk_overlap
@@ -93,11 +93,14 @@ def chunks(
         chunker = chunker_for(conn, size, overlap)
         report = chunk_documents(conn, collection.id, chunker, logger=context.log)
         total = conn.execute(queries.load("retrieval/collection_size"), {"collection_id": collection.id}).fetchone()
+    if not report.documents:
+        context.log.info(f"{collection.name}: no new or changed documents; chunks unchanged")
+        return
     context.log.info(
         f"{collection.name}: chunked {report.documents} documents into {report.chunks} chunks "
         f"({report.tokens} tokens) in {report.seconds:.1f}s"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "documents_chunked": report.documents,
             "chunks_written": report.chunks,

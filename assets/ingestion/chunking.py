@@ -133,8 +133,9 @@ class ChunkReport:
 def chunk_documents(conn, collection_id: int, chunker: Chunker, *, logger=None, progress_every: int = 25) -> ChunkReport:
     """(Re)chunk every document whose text or chunker settings changed since it was last chunked.
 
-    Each document's chunks are replaced in one transaction. Vectors are keyed by chunk text, so
-    text that survives a re-chunk or an edit keeps its embedding.
+    Each document's new chunks are written in one transaction as `pending`; the old ones keep
+    answering until the new ones are embedded. Vectors are keyed by chunk text, so text that
+    survives a re-chunk or an edit keeps its embedding.
     """
     started = time.perf_counter()
     report = ChunkReport()
@@ -151,15 +152,16 @@ def chunk_documents(conn, collection_id: int, chunker: Chunker, *, logger=None, 
         ]
         chunks = chunker.split(pages)
         with conn.transaction():
-            conn.execute("DELETE FROM chunks WHERE document_id = %s", (row["id"],))
+            # New chunks wait as `pending` beside the live ones until they are embedded (see promote).
+            conn.execute("DELETE FROM chunks WHERE document_id = %s AND pending", (row["id"],))
             with conn.cursor().copy(
                 "COPY chunks (document_id, collection_id, ordinal, text, token_count, page, page_end,"
-                " char_start, char_end, content_hash) FROM STDIN"
+                " char_start, char_end, content_hash, pending) FROM STDIN"
             ) as copy:
                 for chunk in chunks:
                     copy.write_row((
                         row["id"], collection_id, chunk.ordinal, chunk.text, chunk.token_count, chunk.page,
-                        chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash,
+                        chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash, True,
                     ))
             conn.execute(
                 "UPDATE documents SET chunked_as = %s, status = 'processing', updated_at = now() WHERE id = %s",

@@ -34,12 +34,14 @@ class SyncReport:
 def sync_documents(
     conn: psycopg.Connection,
     collection: Collection,
-    root: Path,
+    roots: list[tuple[str, Path]],
     *,
     progress_every: int = 25,
     logger: logging.Logger | None = None,
 ) -> SyncReport:
     """Parse new and changed documents, record failures on their own document, drop removed ones.
+
+    `roots` are (source URI prefix, directory) pairs: the source directory and the upload landing area.
 
     `conn` must be in autocommit mode: each document is written in its own transaction, so a crash
     or a bad file loses nothing already done.
@@ -52,11 +54,12 @@ def sync_documents(
         for row in conn.execute(queries.load("ingestion/existing_documents"), {"collection_id": collection.id})
     }
     seen: list[str] = []
-    for document in scan(root):
+    for document in (doc for prefix, root in roots for doc in scan(root, prefix)):
         report.seen += 1
         seen.append(document.source_uri)
         previous = existing.get(document.source_uri)
-        if previous and previous["content_hash"] == document.content_hash:
+        # An upload registered by the API waits as `pending` with its hash already known.
+        if previous and previous["content_hash"] == document.content_hash and previous["status"] != "pending":
             report.skipped += 1
         else:
             _store(conn, collection, document, report, changed=previous is not None)
@@ -98,8 +101,9 @@ def _store(
             },
         ).fetchone()["id"]
         conn.execute("DELETE FROM document_pages WHERE document_id = %s", (document_id,))
-        # The old version's chunks go now: a failed document must not keep answering queries.
-        conn.execute("DELETE FROM chunks WHERE document_id = %s", (document_id,))
+        if status == "failed":
+            # A document that cannot be read any more must not keep answering with its old text.
+            conn.execute("DELETE FROM chunks WHERE document_id = %s", (document_id,))
         with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text) FROM STDIN") as copy:
             for ordinal, page in enumerate(pages):
                 copy.write_row((document_id, page.number, ordinal, page.text.replace("\x00", "")))

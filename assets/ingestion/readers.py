@@ -18,9 +18,7 @@ log = logging.getLogger(__name__)
 # pypdf logs a warning per odd font or xref; a document's failure is reported on the document.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
-FILE_SUFFIXES = {".pdf", ".md", ".markdown", ".txt", ".html", ".htm"}
-DATASET_SUFFIXES = {".jsonl", ".parquet"}
-SUPPORTED_SUFFIXES = FILE_SUFFIXES | DATASET_SUFFIXES
+from llamapg.formats import FILE_SUFFIXES, SUPPORTED_SUFFIXES
 
 
 class DocumentError(Exception):
@@ -62,19 +60,29 @@ class SourceDocument:
         return self.pages
 
 
-def scan(root: Path) -> Iterator[SourceDocument]:
-    """Every supported document under `root`, in a stable order; hidden files are ignored."""
+def source_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """(path, relative name) of every supported file under `root`, in a stable order.
+
+    Hidden files are ignored, which is also how an upload in progress (a hidden temporary file,
+    renamed when complete) stays invisible.
+    """
     if not root.is_dir():
         raise FileNotFoundError(f"collection source directory does not exist: {root}")
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-            continue
-        suffix = path.suffix.lower()
-        if suffix in FILE_SUFFIXES:
-            yield _file_document(path, relative.as_posix())
-        elif suffix in DATASET_SUFFIXES:
-            yield from dataset_documents(path, relative.as_posix())
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts) and (
+            path.suffix.lower() in SUPPORTED_SUFFIXES
+        ):
+            yield path, relative.as_posix()
+
+
+def scan(root: Path, prefix: str = "") -> Iterator[SourceDocument]:
+    """Every supported document under `root`; source URIs are `prefix` + the relative path."""
+    for path, relative in source_files(root):
+        if path.suffix.lower() in FILE_SUFFIXES:
+            yield _file_document(path, prefix + relative)
+        else:
+            yield from dataset_documents(path, prefix + relative)
 
 
 def _file_document(path: Path, source_uri: str) -> SourceDocument:

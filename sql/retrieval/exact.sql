@@ -5,7 +5,7 @@ WITH slice AS MATERIALIZED (
     SELECT c.id AS chunk_id, v.embedding <=> %(query)s AS distance
     FROM chunks c
     JOIN {vectors} v ON v.content_hash = c.content_hash
-    WHERE c.collection_id = %(collection_id)s
+    WHERE c.collection_id = %(collection_id)s AND NOT c.pending
 ),
 nearest AS (
     SELECT chunk_id, distance FROM slice ORDER BY distance, chunk_id LIMIT %(k)s

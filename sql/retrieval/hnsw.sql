@@ -5,7 +5,7 @@ WITH nearest AS MATERIALIZED (
     SELECT c.id AS chunk_id, v.embedding <=> %(query)s AS distance
     FROM {vectors} v
     JOIN chunks c ON c.content_hash = v.content_hash
-    WHERE c.collection_id = %(collection_id)s
+    WHERE c.collection_id = %(collection_id)s AND NOT c.pending
     ORDER BY v.embedding <=> %(query)s
     LIMIT %(k)s
 )

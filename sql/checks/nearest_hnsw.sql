@@ -1,0 +1,1 @@
+SELECT content_hash FROM {vectors} ORDER BY embedding <=> %(query)s LIMIT %(k)s
