@@ -7,6 +7,7 @@ import os
 import dagster as dg
 
 from llamapg import db
+from llamapg.bootstrap import prepare_database
 from llamapg.settings import REPO_ROOT, Settings, get_settings
 
 
@@ -21,5 +22,7 @@ def dagster_environment(settings: Settings | None = None) -> dict[str, str]:
 
 
 def dagster_instance(settings: Settings | None = None) -> dg.DagsterInstance:
+    """The instance the UI reads; its storage database is created first if needed."""
+    prepare_database(settings)
     os.environ.update(dagster_environment(settings))
     return dg.DagsterInstance.get()

@@ -181,8 +181,10 @@ def test_nightly_rescan_requests_every_collection(conn, database_url, instance):
     from datetime import datetime, timezone
 
     tick = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
-    context = dg.build_schedule_context(instance=instance, resources=default_resources(), scheduled_execution_time=tick)
-    requests = nightly_rescan(context)
+    with dg.build_schedule_context(
+        instance=instance, resources=default_resources(), scheduled_execution_time=tick
+    ) as context:
+        requests = nightly_rescan(context)
     assert sorted(r.partition_key for r in requests) == ["alpha", "beta"]
     assert requests[0].run_key == f"rescan:alpha:{tick.isoformat()}"
     assert nightly_rescan.cron_schedule == get_settings().rescan_cron

@@ -27,10 +27,10 @@ class Daemon:
 
     def tick(self) -> list[dg.RunRequest]:
         """A sensor tick, its runs, then automation ticks until nothing more is requested."""
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.sensor_cursor, resources=default_resources()
-        )
-        result = source_files_sensor(context)
+        ) as context:
+            result = source_files_sensor(context)
         self.sensor_cursor = result.cursor
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
