@@ -165,16 +165,21 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
         torch.set_num_threads(settings.query_threads)
     try:
         with db.connection(prepare_database(settings)) as conn:
-            result = RagEngine(settings).answer(conn, question, collection, k)
+            result = RagEngine(settings).answer(conn, question, collection, k, endpoint="cli")
     except (UnknownCollection, NoActiveModel) as exc:
         _fail(str(exc.args[0]))
     sources = result.search.retrieval.sources
+    citations = result.prepared.citations
     return {
         "answer": result.answer,
         "mode": result.mode,
         "model": result.search.model.name,
         "plan": result.search.retrieval.plan,
-        "sources": [{key: value for key, value in source.__dict__.items() if key != "metadata"} for source in sources],
+        "sources": [
+            {**{key: value for key, value in source.__dict__.items() if key != "metadata"},
+             "citation": citations.get(source.chunk_id)}
+            for source in sources
+        ],
         "timings_ms": result.timings_ms,
     }
 

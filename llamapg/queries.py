@@ -23,14 +23,21 @@ def text(name: str) -> str:
     return path.read_text()
 
 
-def load(name: str, literals: dict[str, int | float] | None = None, **identifiers: str) -> sql.Composed | sql.SQL:
+def load(
+    name: str,
+    literals: dict[str, int | float] | None = None,
+    fragments: dict[str, sql.Composable] | None = None,
+    **identifiers: str,
+) -> sql.Composed | sql.SQL:
     """The query `sql/<name>.sql`, with `{placeholders}` filled by quoted identifiers.
 
     `literals` fill placeholders where PostgreSQL accepts no bound parameter (DDL options such
-    as an index's `WITH (m = ...)`); they must be numbers.
+    as an index's `WITH (m = ...)`); they must be numbers. `fragments` are composed SQL (with
+    their own bound placeholders), such as compiled metadata filters.
     """
     query = sql.SQL(text(name))
     values: dict[str, sql.Composable] = {key: sql.Identifier(value) for key, value in identifiers.items()}
+    values.update(fragments or {})
     for key, value in (literals or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"literal {key!r} must be a number, got {value!r}")

@@ -1,16 +1,20 @@
-"""Question -> embedding -> retrieval -> answer: the query path shared by the API and the CLI."""
+"""Question -> embedding -> retrieval -> context -> answer: the query path shared by the API and the CLI."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import psycopg
 
-from llamapg import answering, collections, models
+from llamapg import answering, collections, models, querylog
+from llamapg.context import ContextBlock, build_context, format_context
 from llamapg.embedders import Embedder, embedder_for
-from llamapg.models import EmbeddingModel
+from llamapg.embedders.local import load_tokenizer
+from llamapg.models import BUNDLED_MINILM, EmbeddingModel
+from llamapg.prompts import PromptRegistry
 from llamapg.retrieval import Plan, Retrieval, retrieve
 from llamapg.settings import Settings, get_settings
 
@@ -24,14 +28,36 @@ class SearchResult:
     model: EmbeddingModel
     retrieval: Retrieval
     timings_ms: dict[str, float] = field(default_factory=dict)
+    trace: dict = field(default_factory=dict)
+
+
+@dataclass
+class PreparedAnswer:
+    """Everything decided before the answer is written: sources, context, prompt."""
+
+    search: SearchResult
+    prompt: str
+    blocks: list[ContextBlock]
+    citations: dict[int, int]
+    system: str
+    user: str
+    mode: str
 
 
 @dataclass
 class AnswerResult:
     answer: str
-    mode: str
-    search: SearchResult
+    prepared: PreparedAnswer
     timings_ms: dict[str, float]
+    query_id: int | None = None
+
+    @property
+    def search(self) -> SearchResult:
+        return self.prepared.search
+
+    @property
+    def mode(self) -> str:
+        return self.prepared.mode
 
 
 def _ms(seconds: float) -> float:
@@ -39,18 +65,28 @@ def _ms(seconds: float) -> float:
 
 
 class RagEngine:
-    """Holds the loaded embedders (one per model, loaded once) for the process's lifetime."""
+    """Holds the loaded embedders (one per model, loaded once) and the prompt registry."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, prompts: PromptRegistry | None = None) -> None:
         self.settings = settings or get_settings()
+        self.prompts = prompts or PromptRegistry(self.settings.prompts_file)
         self._embedders: dict[str, Embedder] = {}
         self._lock = threading.Lock()
+        self._tokenizer = load_tokenizer(BUNDLED_MINILM)
+
+    def count_tokens(self, text: str) -> int:
+        """Context budgets are counted with the bundled MiniLM word pieces: offline and close enough
+        to the chat model's own count to size a prompt."""
+        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def embedder(self, model: EmbeddingModel) -> Embedder:
         with self._lock:
             if model.name not in self._embedders:
                 self._embedders[model.name] = embedder_for(model, self.settings)
             return self._embedders[model.name]
+
+    def loaded_models(self) -> list[str]:
+        return list(self._embedders)
 
     def active_model(self, conn: psycopg.Connection) -> EmbeddingModel:
         model = models.active(conn)
@@ -64,35 +100,122 @@ class RagEngine:
         return model
 
     def search(
-        self, conn: psycopg.Connection, question: str, collection: str, k: int, *, plan: Plan = "auto"
+        self,
+        conn: psycopg.Connection,
+        question: str,
+        collection: str,
+        k: int,
+        *,
+        filters: dict | None = None,
+        min_similarity: float | None = None,
+        plan: Plan = "auto",
+        debug: bool = False,
     ) -> SearchResult:
         target = collections.get(conn, collection)
+        # Read once: a query in flight during a model switch finishes on the model it started with.
         model = self.active_model(conn)
         started = time.perf_counter()
         vector = self.embedder(model).embed_query(question)
         embedded = time.perf_counter()
         result = retrieve(
-            conn,
-            model,
-            target.id,
-            vector,
-            k,
-            plan=plan,
-            exact_max_rows=self.settings.exact_search_max_rows,
-            ef_search=self.settings.hnsw_ef_search,
+            conn, model, target.id, vector, k,
+            plan=plan, exact_max_rows=self.settings.exact_search_max_rows, ef_search=self.settings.hnsw_ef_search,
+            filters=filters, min_similarity=min_similarity, explain=debug,
         )
-        return SearchResult(
-            model, result, {"embed": _ms(embedded - started), "retrieve": _ms(result.seconds)}
-        )
+        timings = {"embed": _ms(embedded - started), "retrieve": _ms(result.seconds)}
+        trace = {}
+        if debug:
+            trace = {
+                "embed": {"ms": timings["embed"], "model": model.name, "dimensions": model.dimensions},
+                "retrieve": {
+                    "ms": timings["retrieve"],
+                    "plan": result.plan,
+                    "index_used": result.index_used,
+                    "collection_chunks": result.collection_chunks,
+                    "settings": result.settings,
+                    "filters": filters or {},
+                    "min_similarity": min_similarity,
+                    "k": k,
+                    "candidates": [
+                        {"rank": rank, "chunk_id": s.chunk_id, "similarity": s.similarity}
+                        for rank, s in enumerate(result.sources, start=1)
+                    ],
+                },
+            }
+        return SearchResult(model, result, timings, trace)
 
-    def answer(self, conn: psycopg.Connection, question: str, collection: str, k: int) -> AnswerResult:
+    def prepare(
+        self,
+        conn: psycopg.Connection,
+        question: str,
+        collection: str,
+        k: int,
+        *,
+        prompt: str | None = None,
+        filters: dict | None = None,
+        min_similarity: float | None = None,
+        debug: bool = False,
+    ) -> PreparedAnswer:
+        # The prompt is resolved first: an unknown name fails before any work is done.
+        prompt_name, template = self.prompts.get(prompt)
+        found = self.search(conn, question, collection, k, filters=filters, min_similarity=min_similarity, debug=debug)
         started = time.perf_counter()
-        found = self.search(conn, question, collection, k)
-        generating = time.perf_counter()
-        if self.settings.llm_base_url and self.settings.llm_model:
-            text, mode = answering.generate(question, found.retrieval.sources, self.settings), "generated"
+        blocks, citations = build_context(found.retrieval.sources, self.settings.context_tokens, self.count_tokens)
+        system, user = template.render(format_context(blocks), question)
+        found.timings_ms["context"] = _ms(time.perf_counter() - started)
+        mode = "generated" if answering.chat_configured(self.settings) else "extractive"
+        if debug:
+            found.trace["context"] = {
+                "ms": found.timings_ms["context"],
+                "budget_tokens": self.settings.context_tokens,
+                "used_tokens": sum(b.tokens for b in blocks),
+                "blocks": [{"number": b.number, "chunk_ids": b.chunk_ids, "tokens": b.tokens} for b in blocks],
+                "left_out": [s.chunk_id for s in found.retrieval.sources if s.chunk_id not in citations],
+            }
+        return PreparedAnswer(found, prompt_name, blocks, citations, system, user, mode)
+
+    def write(self, prepared: PreparedAnswer, question: str) -> str:
+        if prepared.mode == "generated":
+            return answering.generate(prepared.system, prepared.user, self.settings)
+        return answering.extractive_answer(question, prepared.blocks)
+
+    def write_stream(self, prepared: PreparedAnswer, question: str) -> Iterator[str]:
+        if prepared.mode == "generated":
+            yield from answering.stream(prepared.system, prepared.user, self.settings)
         else:
-            text, mode = answering.extractive_answer(question, found.retrieval.sources), "extractive"
+            yield answering.extractive_answer(question, prepared.blocks)
+
+    def answer(
+        self,
+        conn: psycopg.Connection,
+        question: str,
+        collection: str,
+        k: int,
+        *,
+        prompt: str | None = None,
+        filters: dict | None = None,
+        min_similarity: float | None = None,
+        debug: bool = False,
+        endpoint: str = "query",
+    ) -> AnswerResult:
+        started = time.perf_counter()
+        prepared = self.prepare(conn, question, collection, k, prompt=prompt, filters=filters,
+                                min_similarity=min_similarity, debug=debug)
+        generating = time.perf_counter()
+        text = self.write(prepared, question)
         done = time.perf_counter()
-        timings = {**found.timings_ms, "generate": _ms(done - generating), "total": _ms(done - started)}
-        return AnswerResult(text, mode, found, timings)
+        timings = {**prepared.search.timings_ms, "generate": _ms(done - generating), "total": _ms(done - started)}
+        if debug:
+            prepared.search.trace["generate"] = {"ms": timings["generate"], "mode": prepared.mode, "prompt": prepared.prompt}
+        query_id = self.log(conn, endpoint, question, collection, prepared, timings, filters, text)
+        return AnswerResult(text, prepared, timings, query_id)
+
+    def log(self, conn, endpoint: str, question: str, collection: str, prepared: PreparedAnswer,
+            timings: dict, filters: dict | None, answer: str | None) -> int:
+        query_id = querylog.record(
+            conn, endpoint=endpoint, question=question, collection=collection,
+            model=prepared.search.model.name, sources=prepared.search.retrieval.sources, timings_ms=timings,
+            filters=filters, prompt=prepared.prompt, mode=prepared.mode, answer=answer,
+        )
+        conn.commit()
+        return query_id

@@ -15,7 +15,10 @@ from typing import Literal
 import numpy as np
 import psycopg
 
+from psycopg import sql
+
 from llamapg import queries
+from llamapg.filters import compile_filters
 from llamapg.models import EmbeddingModel
 
 Plan = Literal["auto", "exact", "hnsw"]
@@ -31,6 +34,8 @@ class Source:
     text: str
     similarity: float
     metadata: dict = field(default_factory=dict)
+    char_start: int = 0
+    char_end: int = 0
 
 
 @dataclass
@@ -40,10 +45,17 @@ class Retrieval:
     collection_chunks: int
     ef_search: int | None
     seconds: float
+    settings: dict[str, str] = field(default_factory=dict)
+    index_used: bool | None = None
+
+
+def index_status(conn: psycopg.Connection, index: str) -> dict | None:
+    """{name, valid, options, size_bytes} of an index, or None when it does not exist."""
+    return conn.execute(queries.load("index/hnsw_status"), {"index": index}).fetchone()
 
 
 def hnsw_index_ready(conn: psycopg.Connection, model: EmbeddingModel) -> bool:
-    row = conn.execute(queries.load("index/hnsw_status"), {"index": model.hnsw_index_name}).fetchone()
+    row = index_status(conn, model.hnsw_index_name)
     return bool(row and row["valid"])
 
 
@@ -74,6 +86,29 @@ def apply_settings(conn: psycopg.Connection, settings: dict[str, str]) -> None:
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
+def build_query(
+    plan: str,
+    model: EmbeddingModel,
+    query_vector: np.ndarray,
+    collection_id: int,
+    k: int,
+    filters: dict | None = None,
+    min_similarity: float | None = None,
+) -> tuple[sql.Composable, dict]:
+    """The retrieval statement of `plan` (sql/retrieval/<plan>.sql) and its bound parameters."""
+    filter_sql, filter_params = compile_filters(filters)
+    statement = queries.load(f"retrieval/{plan}", fragments={"filters": filter_sql}, vectors=model.vectors_table)
+    params = {
+        "query": np.asarray(query_vector, dtype=np.float32),
+        "collection_id": collection_id,
+        "k": k,
+        # Cosine distance is at most 2: no threshold, no bound.
+        "max_distance": 2.0 if min_similarity is None else 1.0 - min_similarity,
+        **filter_params,
+    }
+    return statement, params
+
+
 def retrieve(
     conn: psycopg.Connection,
     model: EmbeddingModel,
@@ -84,7 +119,15 @@ def retrieve(
     plan: Plan = "auto",
     exact_max_rows: int = 5_000,
     ef_search: int = 100,
+    filters: dict | None = None,
+    min_similarity: float | None = None,
+    explain: bool = False,
 ) -> Retrieval:
+    """The k nearest live chunks of the collection that pass the metadata filters and threshold.
+
+    With `explain`, the query's plan is read first to report whether the HNSW index is used.
+    Raises FilterError for a filter that cannot be applied.
+    """
     started = time.perf_counter()
     if len(query_vector) != model.dimensions:
         raise ValueError(
@@ -95,13 +138,15 @@ def retrieve(
     if plan == "auto":
         plan = choose_plan(chunks, hnsw_index_ready(conn, model), exact_max_rows)
     settings = plan_settings(plan, k, ef_search)
+    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity)
+    index_used = None
     with conn.transaction():
         # LOCAL settings end with this transaction and never leak into pooled connections.
         apply_settings(conn, settings)
-        rows = conn.execute(
-            queries.load(f"retrieval/{plan}", vectors=model.vectors_table),
-            {"query": np.asarray(query_vector, dtype=np.float32), "collection_id": collection_id, "k": k},
-        ).fetchall()
+        if explain:
+            plan_rows = conn.execute(sql.SQL("EXPLAIN ") + statement, params).fetchall()
+            index_used = any(model.hnsw_index_name in row["QUERY PLAN"] for row in plan_rows)
+        rows = conn.execute(statement, params).fetchall()
     sources = [Source(**{**row, "similarity": float(row["similarity"])}) for row in rows]
     effective_ef = int(settings["hnsw.ef_search"]) if settings else None
-    return Retrieval(sources, plan, chunks, effective_ef, time.perf_counter() - started)
+    return Retrieval(sources, plan, chunks, effective_ef, time.perf_counter() - started, settings, index_used)

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
 
+    # Named prompt templates, re-read when the file changes.
+    prompts_file: Path = REPO_ROOT / "prompts.yaml"
+    # Tokens of retrieved text given to the chat model, best sources first.
+    context_tokens: int = 1500
+
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 100

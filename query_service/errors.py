@@ -9,7 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
-from llamapg.answering import AnswerError
+from llamapg.answering import AnswerError, AnswerTimeout
+from llamapg.filters import FilterError
+from llamapg.prompts import PromptError
+from llamapg.querylog import UnknownQuery
 from llamapg.collections import UnknownCollection
 from llamapg.db import DatabaseUnavailable
 from llamapg.documents import UnknownDocument
@@ -32,6 +35,10 @@ def _handler(status: int, message: str | None = None):
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownCollection, _handler(404))
     app.add_exception_handler(UnknownDocument, _handler(404))
+    app.add_exception_handler(UnknownQuery, _handler(404))
+    app.add_exception_handler(FilterError, _handler(422))
+    app.add_exception_handler(PromptError, _handler(422))
+    app.add_exception_handler(AnswerTimeout, _handler(504))
     app.add_exception_handler(UploadRejected, _handler(422))
     app.add_exception_handler(NoActiveModel, _handler(503))
     unavailable = "database unavailable; retry shortly"

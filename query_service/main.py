@@ -12,7 +12,8 @@ from llamapg.bootstrap import prepare_database
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
-from query_service.routers import documents, health, query
+from query_service.metrics import Metrics
+from query_service.routers import collections, documents, health, openai_compat, prompts, query
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Loads and validates prompts.yaml: an invalid file stops start-up with a clear error.
     app.state.engine = RagEngine(settings)
+    app.state.metrics = Metrics()
+    app.state.metrics.install(app)
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(query.router)
-    app.include_router(documents.router)
+    for router in (health, query, collections, documents, prompts, openai_compat):
+        app.include_router(router.router)
     return app
 
 

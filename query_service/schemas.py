@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+FILTERS_DESCRIPTION = (
+    "Document-metadata filters: {key: value} for equality, {key: {\"in\": [...]}}, or ranges "
+    "{key: {\"gte\": 2020, \"lt\": 2024}} over numbers or ISO dates."
+)
 
-class QueryRequest(BaseModel):
+
+class SearchRequest(BaseModel):
     question: str = Field(min_length=1, max_length=4000, description="The question, in natural language.")
     collection: str = Field(min_length=1, max_length=63, description="Name of the collection to search.")
     k: int = Field(default=5, ge=1, le=100, description="How many source chunks to retrieve.")
+    filters: dict[str, Any] | None = Field(default=None, description=FILTERS_DESCRIPTION)
+    min_similarity: float | None = Field(default=None, ge=-1, le=1, description="Drop sources below this cosine similarity.")
+    debug: bool = Field(default=False, description="Return the retrieval trace: every stage's timing, settings and candidates.")
+
+
+class QueryRequest(SearchRequest):
+    prompt: str | None = Field(default=None, max_length=100, description="Named prompt template (GET /prompts); default from prompts.yaml.")
+    stream: bool = Field(default=False, description="Stream server-sent events: `sources` first, then `delta`s, then `done`.")
 
 
 class SourceOut(BaseModel):
+    rank: int
     chunk_id: int
     document_id: int
     title: str | None
@@ -21,19 +36,83 @@ class SourceOut(BaseModel):
     page: int | None = Field(description="1-based page of the chunk's start, for paged formats (PDF).")
     text: str
     similarity: float = Field(description="Cosine similarity, 1 - (embedding <=> question).")
+    citation: int | None = Field(default=None, description="The [n] that cites this chunk in the answer; null if it was left out of the context.")
+    metadata: dict = Field(default_factory=dict)
 
 
-class QueryResponse(BaseModel):
-    answer: str
-    mode: str = Field(description="'generated' by the chat model, or 'extractive' without one.")
+class SearchResponse(BaseModel):
     model: str = Field(description="Embedding model that retrieved the sources.")
     plan: str = Field(description="'exact' scan of the collection, or 'hnsw' index scan.")
     sources: list[SourceOut]
     timings_ms: dict[str, float]
+    trace: dict | None = None
+
+
+class QueryResponse(SearchResponse):
+    answer: str
+    mode: str = Field(description="'generated' by the chat model, or 'extractive' without one.")
+    prompt: str
+    query_id: int = Field(description="Quote it in POST /feedback.")
+
+
+class FeedbackRequest(BaseModel):
+    query_id: int
+    rating: int = Field(ge=-1, le=5, description="-1/1 for thumbs down/up, or 0-5 stars.")
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class FeedbackResponse(BaseModel):
+    id: int
 
 
 class HealthResponse(BaseModel):
     status: str
+
+
+class ReadyResponse(BaseModel):
+    status: str
+    model: str | None = None
+    detail: str | None = None
+
+
+class PromptOut(BaseModel):
+    name: str
+    description: str
+    system: str
+    user: str
+    default: bool
+
+
+class CollectionSummary(BaseModel):
+    name: str
+    source: str | None
+    documents: int
+    ready: int
+    failed: int
+    chunks: int
+
+
+class DocumentSummary(BaseModel):
+    id: int
+    source: str
+    title: str | None
+    status: str
+    error: str | None
+    chunks: int
+
+
+class ModelCoverage(BaseModel):
+    name: str
+    status: str
+    dimensions: int
+    chunks_embedded: int
+    index_valid: bool
+    index_size_bytes: int | None
+
+
+class CollectionDetail(CollectionSummary):
+    models: list[ModelCoverage]
+    documents_page: list[DocumentSummary] = Field(description="Documents, by id, `limit` from `offset`.")
 
 
 class UploadedDocument(BaseModel):

@@ -9,8 +9,8 @@ from psycopg import sql
 
 from assets.index.hnsw import ensure_hnsw_index
 from benchmarks.synthetic import add_synthetic_collection
-from llamapg import models, queries
-from llamapg.retrieval import apply_settings, choose_plan, plan_settings, retrieve
+from llamapg import models
+from llamapg.retrieval import apply_settings, build_query, choose_plan, plan_settings, retrieve
 
 DIMENSIONS = 384
 
@@ -35,12 +35,12 @@ def big_and_small(conn):
 def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, explain: bool = False,
              ef_search: int = 10, iterative_scan: str = "relaxed_order") -> list[dict]:
     """The retrieval SQL with exactly the settings `retrieve` uses for the plan."""
-    statement = queries.load(f"retrieval/{plan}", vectors=model.vectors_table)
+    statement, params = build_query(plan, model, query, collection_id, 5)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
     with conn.transaction():
         apply_settings(conn, plan_settings(plan, 5, ef_search, iterative_scan))
-        return conn.execute(statement, {"query": query, "collection_id": collection_id, "k": 5}).fetchall()
+        return conn.execute(statement, params).fetchall()
 
 
 def plan_text(rows: list[dict]) -> str:

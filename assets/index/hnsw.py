@@ -9,6 +9,7 @@ import psycopg
 
 from llamapg import queries
 from llamapg.models import EmbeddingModel
+from llamapg.retrieval import index_status
 
 
 @dataclass
@@ -19,10 +20,6 @@ class IndexReport:
     seconds: float
     m: int
     ef_construction: int
-
-
-def index_status(conn: psycopg.Connection, index: str) -> dict | None:
-    return conn.execute(queries.load("index/hnsw_status"), {"index": index}).fetchone()
 
 
 def ensure_hnsw_index(

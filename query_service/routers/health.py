@@ -1,8 +1,11 @@
-"""GET /health: the process is alive (it does not touch the database)."""
+"""GET /health (the process is alive), GET /ready (it can answer), GET /metrics (Prometheus)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from query_service.schemas import HealthResponse
+from llamapg import models
+from query_service.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["health"])
 
@@ -10,3 +13,26 @@ router = APIRouter(tags=["health"])
 @router.get("/health", response_model=HealthResponse)
 def health() -> HealthResponse:
     return HealthResponse(status="ok")
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
+def ready(request: Request):
+    """The database answers and the active embedding model is loaded."""
+    try:
+        with request.app.state.pool.connection(timeout=2) as conn:
+            active = models.active(conn)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
+        return JSONResponse(status_code=503, content={"status": "unavailable", "detail": f"database: {exc}"})
+    if active is None:
+        return JSONResponse(status_code=503, content={"status": "unavailable", "detail": "no active embedding model"})
+    try:
+        request.app.state.engine.embedder(active)  # loaded once; after a model switch, loaded here
+    except Exception as exc:  # noqa: BLE001
+        return JSONResponse(status_code=503, content={"status": "unavailable", "model": active.name,
+                                                      "detail": f"embedding model cannot be loaded: {exc}"})
+    return ReadyResponse(status="ready", model=active.name)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

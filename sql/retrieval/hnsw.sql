@@ -1,16 +1,19 @@
 -- Approximate search through the model's HNSW index. The ORDER BY must be `embedding <=> query`
 -- to match the index's vector_cosine_ops. The caller sets hnsw.iterative_scan so that the scan
--- keeps going until k rows of the collection pass the filter; relaxed order is re-sorted below.
+-- keeps going until k rows pass the collection and metadata filters (applied after the index
+-- scan); relaxed order is re-sorted below.
 WITH nearest AS MATERIALIZED (
     SELECT c.id AS chunk_id, v.embedding <=> %(query)s AS distance
     FROM {vectors} v
     JOIN chunks c ON c.content_hash = v.content_hash
-    WHERE c.collection_id = %(collection_id)s AND NOT c.pending
+    JOIN documents d ON d.id = c.document_id
+    WHERE c.collection_id = %(collection_id)s AND NOT c.pending {filters}
+      AND v.embedding <=> %(query)s <= %(max_distance)s
     ORDER BY v.embedding <=> %(query)s
     LIMIT %(k)s
 )
 SELECT c.id AS chunk_id, c.document_id, d.title, d.source_uri AS source, c.page, c.text,
-       1 - n.distance AS similarity, d.metadata
+       c.char_start, c.char_end, 1 - n.distance AS similarity, d.metadata
 FROM nearest n
 JOIN chunks c ON c.id = n.chunk_id
 JOIN documents d ON d.id = c.document_id

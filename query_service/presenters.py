@@ -1,0 +1,18 @@
+"""Domain results -> response bodies, shared by the routers."""
+
+from __future__ import annotations
+
+from llamapg.rag import SearchResult
+from query_service.schemas import SourceOut
+
+
+def sources_out(found: SearchResult, citations: dict[int, int] | None = None) -> list[SourceOut]:
+    citations = citations or {}
+    return [
+        SourceOut(
+            rank=rank, chunk_id=s.chunk_id, document_id=s.document_id, title=s.title, source=s.source,
+            page=s.page, text=s.text, similarity=s.similarity, citation=citations.get(s.chunk_id),
+            metadata=s.metadata,
+        )
+        for rank, s in enumerate(found.retrieval.sources, start=1)
+    ]

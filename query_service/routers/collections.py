@@ -1,0 +1,44 @@
+"""GET /collections and GET /collections/{name}."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import APIRouter, Depends, Query
+
+from llamapg import collections, models, queries
+from llamapg.retrieval import hnsw_index_ready, index_status
+from query_service.dependencies import get_connection
+from query_service.schemas import CollectionDetail, CollectionSummary, DocumentSummary, ModelCoverage
+
+router = APIRouter(tags=["collections"])
+
+
+@router.get("/collections", response_model=list[CollectionSummary])
+def list_collections(conn: psycopg.Connection = Depends(get_connection)) -> list[CollectionSummary]:
+    rows = conn.execute(queries.load("collections/summaries"), {"name": None}).fetchall()
+    return [CollectionSummary(**row) for row in rows]
+
+
+@router.get("/collections/{name}", response_model=CollectionDetail, responses={404: {"description": "Unknown collection"}})
+def get_collection(
+    name: str,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+    conn: psycopg.Connection = Depends(get_connection),
+) -> CollectionDetail:
+    """The collection's documents (paged), chunk counts, and each model's coverage and index."""
+    collection = collections.get(conn, name)
+    summary = conn.execute(queries.load("collections/summaries"), {"name": name}).fetchone()
+    page = conn.execute(queries.load("collections/documents_page"), {"name": name, "limit": limit, "offset": offset})
+    coverage = []
+    for model in models.list_models(conn):
+        if model.status == "retired":
+            continue
+        embedded = conn.execute(queries.load("collections/model_coverage", vectors=model.vectors_table),
+                                {"collection_id": collection.id}).fetchone()["embedded"]
+        index = index_status(conn, model.hnsw_index_name)
+        coverage.append(ModelCoverage(
+            name=model.name, status=model.status, dimensions=model.dimensions, chunks_embedded=embedded,
+            index_valid=hnsw_index_ready(conn, model), index_size_bytes=index["size_bytes"] if index else None,
+        ))
+    return CollectionDetail(**summary, models=coverage, documents_page=[DocumentSummary(**row) for row in page])

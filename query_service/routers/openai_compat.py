@@ -1,0 +1,123 @@
+"""An OpenAI-compatible facade: each collection is a "model", so chat clients and the `openai`
+SDK can talk to a collection directly. Answers carry llamapg's `sources` as an extra field."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+import psycopg
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from llamapg import collections
+from llamapg.answering import AnswerError
+from llamapg.collections import UnknownCollection
+from llamapg.rag import RagEngine
+from query_service.dependencies import get_connection, get_engine
+from query_service.presenters import sources_out
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ... are accepted and ignored
+
+    model: str = Field(description="A collection name (see GET /v1/models).")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    k: int = Field(default=5, ge=1, le=100, description="llamapg extension: source chunks to retrieve.")
+
+
+def openai_error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind, "code": code}})
+
+
+def _question(messages: list[ChatMessage]) -> str | None:
+    for message in reversed(messages):
+        if message.role != "user":
+            continue
+        if isinstance(message.content, str):
+            return message.content.strip() or None
+        texts = [part.get("text", "") for part in message.content or [] if part.get("type") == "text"]
+        return " ".join(t for t in texts if t).strip() or None
+    return None
+
+
+@router.get("/models")
+def list_models(conn: psycopg.Connection = Depends(get_connection)) -> dict:
+    rows = conn.execute("SELECT name, created_at FROM collections ORDER BY name").fetchall()
+    return {
+        "object": "list",
+        "data": [{"id": r["name"], "object": "model", "created": int(r["created_at"].timestamp()), "owned_by": "llamapg"}
+                 for r in rows],
+    }
+
+
+@router.post("/chat/completions")
+def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    conn: psycopg.Connection = Depends(get_connection),
+    engine: RagEngine = Depends(get_engine),
+):
+    question = _question(body.messages)
+    if question is None:
+        return openai_error(400, "no user message with text content", "invalid_request_error")
+    if len(question) > 4000:
+        return openai_error(400, "the question is longer than 4000 characters", "invalid_request_error")
+    if collections.find(conn, body.model) is None:
+        return openai_error(404, f"unknown model {body.model!r}: models are llamapg collections", "invalid_request_error",
+                            "model_not_found")
+    created = int(time.time())
+    try:
+        if body.stream:
+            prepared = engine.prepare(conn, question, body.model, body.k)
+            return StreamingResponse(_chunks(request, engine, prepared, question, body.model, created),
+                                     media_type="text/event-stream")
+        result = engine.answer(conn, question, body.model, body.k, endpoint="v1/chat/completions")
+    except UnknownCollection as exc:
+        return openai_error(404, str(exc), "invalid_request_error", "model_not_found")
+    except AnswerError as exc:
+        return openai_error(502, str(exc), "upstream_error")
+    request.app.state.metrics.observe_stages(result.timings_ms)
+    return {
+        "id": f"chatcmpl-{result.query_id}",
+        "object": "chat.completion",
+        "created": created,
+        "model": body.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "sources": [s.model_dump() for s in sources_out(result.search, result.prepared.citations)],
+    }
+
+
+def _chunks(request: Request, engine: RagEngine, prepared, question: str, model: str, created: int) -> Iterator[str]:
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        body = {"id": f"chatcmpl-{created}", "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body)}\n\n"
+
+    sources = [s.model_dump() for s in sources_out(prepared.search, prepared.citations)]
+    yield chunk({"role": "assistant", "content": ""}, sources=sources)
+    parts = []
+    try:
+        for delta in engine.write_stream(prepared, question):
+            parts.append(delta)
+            yield chunk({"content": delta})
+    except AnswerError as exc:
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'upstream_error'}})}\n\n"
+        return
+    yield chunk({}, "stop")
+    yield "data: [DONE]\n\n"
+    with request.app.state.pool.connection() as conn:
+        engine.log(conn, "v1/chat/completions", question, model, prepared, prepared.search.timings_ms, None, "".join(parts))
