@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -32,6 +33,8 @@ class OpenAIStandIn:
         self.url = ""
         # Answer 500 to embedding requests once this many have succeeded (None: never).
         self.fail_after: int | None = None
+        # Seconds to wait before answering a chat request (to exercise timeouts).
+        self.chat_delay_s: float = 0.0
 
 
 @contextmanager
@@ -50,6 +53,18 @@ def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel l
             self.end_headers()
             self.wfile.write(data)
 
+        def _stream_chat(self, model: str, answer: str) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for word in answer.split(" "):
+                chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": model,
+                         "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             state.requests.append({"path": self.path, "body": body, "auth": self.headers.get("authorization")})
@@ -64,7 +79,11 @@ def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel l
                 ]
                 self._reply(200, {"object": "list", "data": data, "model": body["model"],
                                   "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+            elif self.path == "/v1/chat/completions" and body.get("stream"):
+                time.sleep(state.chat_delay_s)
+                self._stream_chat(body["model"], state.answer)
             elif self.path == "/v1/chat/completions":
+                time.sleep(state.chat_delay_s)
                 self._reply(200, {
                     "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",

@@ -1,0 +1,40 @@
+"""Schemathesis explores every operation of /openapi.json: no input may cause a server error."""
+
+from __future__ import annotations
+
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+
+from llamapg import collections
+from llamapg.settings import get_settings
+from query_service.main import create_app
+from tests.support.pipeline import materialize_collection
+
+
+def test_no_input_causes_a_server_error(conn, instance, collection_dir):
+    collections.register(conn, "docs", str(collection_dir))
+    materialize_collection(instance, "docs")
+    app = create_app(get_settings())
+    errors: list[str] = []
+    calls: list[str] = []
+    with TestClient(app):  # runs the lifespan: pool, model, prompts
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) >= 12
+
+        for operation in operations:
+            # A short budget per operation keeps the suite fast; Hypothesis still varies every field.
+            @given(case=operation.as_strategy())
+            @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            def explore(case):
+                response = case.call()
+                calls.append(operation.label)
+                if response.status_code >= 500:
+                    errors.append(f"{case.method} {case.formatted_path} {case.body!r:.200} -> "
+                                  f"{response.status_code}: {response.text[:200]}")
+
+            explore()
+    assert errors == []
+    assert {label for label in calls} == {operation.label for operation in operations}
+    assert len(calls) >= 5 * len(operations)
