@@ -25,6 +25,7 @@ class Collection:
     id: int
     name: str
     source_uri: str | None
+    language: str = "english"
 
 
 def validate_name(name: str) -> str:
@@ -41,14 +42,14 @@ def register(conn: psycopg.Connection, name: str, source_uri: str | None) -> Col
     row = conn.execute(
         "INSERT INTO collections (name, source_uri) VALUES (%s, %s)"
         " ON CONFLICT (name) DO UPDATE SET source_uri = coalesce(EXCLUDED.source_uri, collections.source_uri)"
-        " RETURNING id, name, source_uri",
+        " RETURNING id, name, source_uri, language::text",
         (validate_name(name), source_uri),
     ).fetchone()
     return Collection(**row)
 
 
 def find(conn: psycopg.Connection, name: str) -> Collection | None:
-    row = conn.execute("SELECT id, name, source_uri FROM collections WHERE name = %s", (name,)).fetchone()
+    row = conn.execute("SELECT id, name, source_uri, language::text FROM collections WHERE name = %s", (name,)).fetchone()
     return Collection(**row) if row else None
 
 
@@ -60,7 +61,8 @@ def get(conn: psycopg.Connection, name: str) -> Collection:
 
 
 def list_collections(conn: psycopg.Connection) -> list[Collection]:
-    return [Collection(**row) for row in conn.execute("SELECT id, name, source_uri FROM collections ORDER BY name")]
+    return [Collection(**row) for row in conn.execute(
+        "SELECT id, name, source_uri, language::text FROM collections ORDER BY name")]
 
 
 def landing_dir(name: str, settings: Settings) -> Path:

@@ -15,7 +15,8 @@ from llamapg.embedders import Embedder, embedder_for
 from llamapg.embedders.local import load_tokenizer
 from llamapg.models import BUNDLED_MINILM, EmbeddingModel
 from llamapg.prompts import PromptRegistry
-from llamapg.retrieval import Plan, Retrieval, retrieve
+from llamapg.rerankers import Reranker, reranker_from_settings
+from llamapg.retrieval import Fusion, Mode, Plan, Retrieval, retrieve
 from llamapg.settings import Settings, get_settings
 
 
@@ -73,6 +74,12 @@ class RagEngine:
         self._embedders: dict[str, Embedder] = {}
         self._lock = threading.Lock()
         self._tokenizer = load_tokenizer(BUNDLED_MINILM)
+        self.reranker: Reranker | None = reranker_from_settings(self.settings)
+        self.fusion = Fusion(
+            rrf_k=self.settings.rrf_k, vector_weight=self.settings.rrf_vector_weight,
+            lexical_weight=self.settings.rrf_lexical_weight, candidates=self.settings.hybrid_candidates,
+            k1=self.settings.bm25_k1, b=self.settings.bm25_b,
+        )
 
     def count_tokens(self, text: str) -> int:
         """Context budgets are counted with the bundled MiniLM word pieces: offline and close enough
@@ -110,25 +117,38 @@ class RagEngine:
         min_similarity: float | None = None,
         plan: Plan = "auto",
         debug: bool = False,
+        mode: Mode | None = None,
+        rerank: bool | None = None,
+        model: EmbeddingModel | None = None,
     ) -> SearchResult:
+        """`model` overrides the active model (evaluating a model before its cutover)."""
         target = collections.get(conn, collection)
+        mode = mode or self.settings.retrieval_mode
+        reranking = self.reranker is not None and rerank is not False
         # Read once: a query in flight during a model switch finishes on the model it started with.
-        model = self.active_model(conn)
+        model = model or self.active_model(conn)
         started = time.perf_counter()
         vector = self.embedder(model).embed_query(question)
         embedded = time.perf_counter()
         result = retrieve(
-            conn, model, target.id, vector, k,
+            conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
             plan=plan, exact_max_rows=self.settings.exact_search_max_rows, ef_search=self.settings.hnsw_ef_search,
             filters=filters, min_similarity=min_similarity, explain=debug,
+            mode=mode, question=question, language=target.language, fusion=self.fusion,
         )
         timings = {"embed": _ms(embedded - started), "retrieve": _ms(result.seconds)}
+        candidates = list(result.sources)
+        if reranking:
+            reranking_started = time.perf_counter()
+            result.sources = self._rerank(question, result.sources)[:k]
+            timings["rerank"] = _ms(time.perf_counter() - reranking_started)
         trace = {}
         if debug:
             trace = {
                 "embed": {"ms": timings["embed"], "model": model.name, "dimensions": model.dimensions},
                 "retrieve": {
                     "ms": timings["retrieve"],
+                    "mode": result.mode,
                     "plan": result.plan,
                     "index_used": result.index_used,
                     "collection_chunks": result.collection_chunks,
@@ -136,13 +156,34 @@ class RagEngine:
                     "filters": filters or {},
                     "min_similarity": min_similarity,
                     "k": k,
+                    "fusion": self.fusion.__dict__ if result.mode == "hybrid" else None,
                     "candidates": [
-                        {"rank": rank, "chunk_id": s.chunk_id, "similarity": s.similarity}
-                        for rank, s in enumerate(result.sources, start=1)
+                        {"rank": rank, "chunk_id": s.chunk_id, "similarity": s.similarity, "score": s.score,
+                         "vector_rank": s.vector_rank, "lexical_rank": s.lexical_rank, "lexical_score": s.lexical_score}
+                        for rank, s in enumerate(candidates, start=1)
                     ],
                 },
             }
+            if reranking:
+                trace["rerank"] = {
+                    "ms": timings["rerank"],
+                    "reranker": self.reranker.name,
+                    "candidates": len(candidates),
+                    "results": [
+                        {"rank": rank, "chunk_id": s.chunk_id, "rerank_score": s.rerank_score,
+                         "retrieval_rank": candidates.index(s) + 1}
+                        for rank, s in enumerate(result.sources, start=1)
+                    ],
+                }
         return SearchResult(model, result, timings, trace)
+
+    def _rerank(self, question: str, sources: list) -> list:
+        from dataclasses import replace
+
+        scores = self.reranker.scores(question, [s.text for s in sources])
+        rescored = [replace(s, rerank_score=score) for s, score in zip(sources, scores)]
+        # Stable: equal scores keep their retrieval order.
+        return sorted(rescored, key=lambda s: -s.rerank_score)
 
     def prepare(
         self,
@@ -155,10 +196,13 @@ class RagEngine:
         filters: dict | None = None,
         min_similarity: float | None = None,
         debug: bool = False,
+        mode: Mode | None = None,
+        rerank: bool | None = None,
     ) -> PreparedAnswer:
         # The prompt is resolved first: an unknown name fails before any work is done.
         prompt_name, template = self.prompts.get(prompt)
-        found = self.search(conn, question, collection, k, filters=filters, min_similarity=min_similarity, debug=debug)
+        found = self.search(conn, question, collection, k, filters=filters, min_similarity=min_similarity,
+                            debug=debug, mode=mode, rerank=rerank)
         started = time.perf_counter()
         blocks, citations = build_context(found.retrieval.sources, self.settings.context_tokens, self.count_tokens)
         system, user = template.render(format_context(blocks), question)
@@ -197,10 +241,12 @@ class RagEngine:
         min_similarity: float | None = None,
         debug: bool = False,
         endpoint: str = "query",
+        mode: Mode | None = None,
+        rerank: bool | None = None,
     ) -> AnswerResult:
         started = time.perf_counter()
         prepared = self.prepare(conn, question, collection, k, prompt=prompt, filters=filters,
-                                min_similarity=min_similarity, debug=debug)
+                                min_similarity=min_similarity, debug=debug, mode=mode, rerank=rerank)
         generating = time.perf_counter()
         text = self.write(prepared, question)
         done = time.perf_counter()

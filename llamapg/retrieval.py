@@ -22,6 +22,19 @@ from llamapg.filters import compile_filters
 from llamapg.models import EmbeddingModel
 
 Plan = Literal["auto", "exact", "hnsw"]
+Mode = Literal["vector", "lexical", "hybrid"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Reciprocal Rank Fusion and BM25 parameters."""
+
+    rrf_k: float = 60.0
+    vector_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 100
+    k1: float = 1.2
+    b: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,11 @@ class Source:
     metadata: dict = field(default_factory=dict)
     char_start: int = 0
     char_end: int = 0
+    lexical_score: float | None = None
+    score: float | None = None
+    vector_rank: int | None = None
+    lexical_rank: int | None = None
+    rerank_score: float | None = None
 
 
 @dataclass
@@ -47,6 +65,7 @@ class Retrieval:
     seconds: float
     settings: dict[str, str] = field(default_factory=dict)
     index_used: bool | None = None
+    mode: str = "vector"
 
 
 def index_status(conn: psycopg.Connection, index: str) -> dict | None:
@@ -94,16 +113,35 @@ def build_query(
     k: int,
     filters: dict | None = None,
     min_similarity: float | None = None,
+    *,
+    mode: str = "vector",
+    question: str = "",
+    language: str = "english",
+    fusion: Fusion = Fusion(),
 ) -> tuple[sql.Composable, dict]:
-    """The retrieval statement of `plan` (sql/retrieval/<plan>.sql) and its bound parameters."""
+    """The statement of `mode` (sql/retrieval/<mode>.sql, composed with the candidate queries of
+    `plan` and BM25) and its bound parameters."""
     filter_sql, filter_params = compile_filters(filters)
-    statement = queries.load(f"retrieval/{plan}", fragments={"filters": filter_sql}, vectors=model.vectors_table)
+    candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
+                              vectors=model.vectors_table)
+    lexical = queries.load("lexical/candidates", fragments={"filters": filter_sql})
+    statement = queries.load(f"retrieval/{mode}", fragments={"candidates": candidates, "lexical": lexical},
+                             vectors=model.vectors_table)
     params = {
         "query": np.asarray(query_vector, dtype=np.float32),
         "collection_id": collection_id,
         "k": k,
+        # Hybrid fuses two longer candidate lists; the other modes need only k.
+        "n": max(k, fusion.candidates) if mode == "hybrid" else k,
         # Cosine distance is at most 2: no threshold, no bound.
         "max_distance": 2.0 if min_similarity is None else 1.0 - min_similarity,
+        "question": question,
+        "language": language,
+        "k1": fusion.k1,
+        "b": fusion.b,
+        "rrf_k": fusion.rrf_k,
+        "vector_weight": fusion.vector_weight,
+        "lexical_weight": fusion.lexical_weight,
         **filter_params,
     }
     return statement, params
@@ -122,6 +160,10 @@ def retrieve(
     filters: dict | None = None,
     min_similarity: float | None = None,
     explain: bool = False,
+    mode: Mode = "vector",
+    question: str = "",
+    language: str = "english",
+    fusion: Fusion = Fusion(),
 ) -> Retrieval:
     """The k nearest live chunks of the collection that pass the metadata filters and threshold.
 
@@ -137,8 +179,9 @@ def retrieve(
     chunks = size["chunks"]
     if plan == "auto":
         plan = choose_plan(chunks, hnsw_index_ready(conn, model), exact_max_rows)
-    settings = plan_settings(plan, k, ef_search)
-    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity)
+    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity,
+                                    mode=mode, question=question, language=language, fusion=fusion)
+    settings = plan_settings(plan, params["n"], ef_search) if mode != "lexical" else {}
     index_used = None
     with conn.transaction():
         # LOCAL settings end with this transaction and never leak into pooled connections.
@@ -147,6 +190,11 @@ def retrieve(
             plan_rows = conn.execute(sql.SQL("EXPLAIN ") + statement, params).fetchall()
             index_used = any(model.hnsw_index_name in row["QUERY PLAN"] for row in plan_rows)
         rows = conn.execute(statement, params).fetchall()
-    sources = [Source(**{**row, "similarity": float(row["similarity"])}) for row in rows]
+    sources = [Source(**{**row, **{key: _float(row[key]) for key in ("similarity", "lexical_score", "score")}})
+               for row in rows]
     effective_ef = int(settings["hnsw.ef_search"]) if settings else None
-    return Retrieval(sources, plan, chunks, effective_ef, time.perf_counter() - started, settings, index_used)
+    return Retrieval(sources, plan, chunks, effective_ef, time.perf_counter() - started, settings, index_used, mode)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)

@@ -63,6 +63,24 @@ class Settings(BaseSettings):
     # Tokens of retrieved text given to the chat model, best sources first.
     context_tokens: int = 1500
 
+    # vector | lexical | hybrid, when a request does not say.
+    retrieval_mode: str = "vector"
+    # Reciprocal Rank Fusion: score = w_v / (rrf_k + vector rank) + w_l / (rrf_k + lexical rank).
+    rrf_k: float = 60.0
+    rrf_vector_weight: float = 1.0
+    rrf_lexical_weight: float = 1.0
+    hybrid_candidates: int = 100
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    # Reranking, off unless configured: a local cross-encoder directory, or an HTTP /rerank endpoint.
+    reranker_model_path: Path | None = None
+    reranker_url: str | None = None
+    reranker_model: str | None = None
+    reranker_api_key: str | None = None
+    reranker_timeout_s: float = 30.0
+    rerank_candidates: int = 50
+
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 100
@@ -84,6 +102,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        if self.retrieval_mode not in ("vector", "lexical", "hybrid"):
+            raise ValueError(f"LLAMAPG_RETRIEVAL_MODE must be vector, lexical or hybrid, not {self.retrieval_mode!r}")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
                 f"LLAMAPG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,9 @@ class SearchRequest(BaseModel):
     filters: dict[str, Any] | None = Field(default=None, description=FILTERS_DESCRIPTION)
     min_similarity: float | None = Field(default=None, ge=-1, le=1, description="Drop sources below this cosine similarity.")
     debug: bool = Field(default=False, description="Return the retrieval trace: every stage's timing, settings and candidates.")
+    mode: Literal["vector", "lexical", "hybrid"] | None = Field(
+        default=None, description="vector (cosine), lexical (BM25) or hybrid (both, fused by RRF); default LLAMAPG_RETRIEVAL_MODE.")
+    rerank: bool | None = Field(default=None, description="Rerank with the configured reranker (default: yes when one is configured).")
 
 
 class QueryRequest(SearchRequest):
@@ -35,7 +38,10 @@ class SourceOut(BaseModel):
     source: str = Field(description="Source URI of the document, relative to its collection's directory.")
     page: int | None = Field(description="1-based page of the chunk's start, for paged formats (PDF).")
     text: str
-    similarity: float = Field(description="Cosine similarity, 1 - (embedding <=> question).")
+    similarity: float | None = Field(description="Cosine similarity, 1 - (embedding <=> question).")
+    lexical_score: float | None = Field(default=None, description="BM25 score (lexical and hybrid modes).")
+    score: float | None = Field(default=None, description="The score this mode ranked by: similarity, BM25 or RRF.")
+    rerank_score: float | None = Field(default=None, description="The reranker's score, when reranked.")
     citation: int | None = Field(default=None, description="The [n] that cites this chunk in the answer; null if it was left out of the context.")
     metadata: dict = Field(default_factory=dict)
 
@@ -43,6 +49,7 @@ class SourceOut(BaseModel):
 class SearchResponse(BaseModel):
     model: str = Field(description="Embedding model that retrieved the sources.")
     plan: str = Field(description="'exact' scan of the collection, or 'hnsw' index scan.")
+    retrieval_mode: str = Field(description="vector, lexical or hybrid.")
     sources: list[SourceOut]
     timings_ms: dict[str, float]
     trace: dict | None = None

@@ -39,17 +39,17 @@ def search(
 ) -> SearchResponse:
     """Retrieval only: the k best chunks with their similarity."""
     found = engine.search(conn, body.question, body.collection, body.k, filters=body.filters,
-                          min_similarity=body.min_similarity, debug=body.debug)
+                          min_similarity=body.min_similarity, debug=body.debug, mode=body.mode, rerank=body.rerank)
     request.app.state.metrics.observe_stages(found.timings_ms)
-    return SearchResponse(model=found.model.name, plan=found.retrieval.plan, sources=sources_out(found),
-                          timings_ms=found.timings_ms, trace=found.trace or None)
+    return SearchResponse(model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
+                          sources=sources_out(found), timings_ms=found.timings_ms, trace=found.trace or None)
 
 
 def _response(prepared: PreparedAnswer, answer: str, timings: dict, query_id: int) -> QueryResponse:
     found = prepared.search
     return QueryResponse(
         answer=answer, mode=prepared.mode, prompt=prepared.prompt, query_id=query_id, model=found.model.name,
-        plan=found.retrieval.plan, sources=sources_out(found, prepared.citations), timings_ms=timings,
+        plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode, sources=sources_out(found, prepared.citations), timings_ms=timings,
         trace=found.trace or None,
     )
 
@@ -68,7 +68,8 @@ def query(
     """Answer with cited sources: [n] in the answer is the `citation` of a source."""
     started = time.perf_counter()
     prepared = engine.prepare(conn, body.question, body.collection, body.k, prompt=body.prompt,
-                              filters=body.filters, min_similarity=body.min_similarity, debug=body.debug)
+                              filters=body.filters, min_similarity=body.min_similarity, debug=body.debug,
+                              mode=body.mode, rerank=body.rerank)
     if body.stream:
         return StreamingResponse(_events(request, engine, prepared, body, started), media_type="text/event-stream")
     generating = time.perf_counter()
@@ -96,7 +97,8 @@ def _sse(event: str, data: dict) -> str:
 def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, body: QueryRequest, started: float) -> Iterator[str]:
     found = prepared.search
     yield _sse("sources", {
-        "model": found.model.name, "plan": found.retrieval.plan, "mode": prepared.mode, "prompt": prepared.prompt,
+        "model": found.model.name, "plan": found.retrieval.plan, "retrieval_mode": found.retrieval.mode,
+        "mode": prepared.mode, "prompt": prepared.prompt,
         "sources": [s.model_dump() for s in sources_out(found, prepared.citations)],
     })
     generating = time.perf_counter()
