@@ -198,6 +198,61 @@ def _ask_api(api_url: str, question: str, collection: str, k: int) -> dict:
     return response.json()
 
 
+@main.command("eval")
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--collection", "-c", default=None, help="Collection name (default: the dataset folder's name).")
+@click.option("--modes", default="vector,lexical,hybrid", show_default=True)
+@click.option("--model", "model_name", default=None, help="Evaluate this registered model instead of the active one.")
+@click.option("--split", default="test", show_default=True, help="qrels/<split>.tsv")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write {mode: {ndcg@10, recall@100, mrr@10, p50_ms, p99_ms}} here.")
+@click.option("--skip-ingest", is_flag=True, help="The corpus is already ingested in the collection.")
+def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_name: str | None, split: str,
+                 json_path: Path | None, skip_ingest: bool) -> None:
+    """Ingest a BEIR dataset's corpus through the pipeline and measure retrieval quality per mode."""
+    from llamapg import eval_runner
+    from llamapg.bootstrap import prepare_database
+    from llamapg.evaluation import format_table, load_beir
+    from llamapg.rag import RagEngine
+    from pipelines.ingest import IngestError
+    from pipelines.ingest import ingest as run_ingest
+    from pipelines.instance import dagster_instance
+
+    settings = get_settings()
+    name = collection or dataset_dir.resolve().name.lower()
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    unknown = set(chosen) - set(eval_runner.MODES)
+    if unknown:
+        _fail(f"unknown mode(s) {', '.join(sorted(unknown))}: choose from {', '.join(eval_runner.MODES)}")
+    try:
+        dataset = load_beir(dataset_dir, split)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(f"{dataset_dir}: {len(dataset.qrels)} {split} queries")
+    if not skip_ingest:
+        try:
+            run_ingest(name, eval_runner.staging_dir(settings.home.resolve(), name, dataset),
+                       instance=dagster_instance(), log_level="WARNING")
+        except IngestError as exc:
+            _fail(str(exc))
+    if settings.query_threads:
+        import torch
+
+        torch.set_num_threads(settings.query_threads)
+    with db.connection(prepare_database(settings)) as conn:
+        eval_runner.remember_dataset(conn, name, dataset_dir)
+        conn.commit()
+        results = eval_runner.run(
+            conn, RagEngine(settings), name, dataset, chosen, model_name,
+            progress=lambda mode, done, total: click.echo(f"  {mode}: {done}/{total}", err=True),
+        )
+    click.echo(format_table(results))
+    if json_path:
+        json_path.write_text(json.dumps({mode: {k: v for k, v in m.items() if k != "queries"} for mode, m in results.items()},
+                                        indent=2) + "\n")
+        click.echo(f"wrote {json_path}")
+
+
 # ---------------------------------------------------------------- services
 @main.command()
 @click.option("--host", default=None, help="Default LLAMAPG_API_HOST.")

@@ -165,13 +165,14 @@ class RagEngine:
                 },
             }
             if reranking:
+                retrieval_rank = {c.chunk_id: rank for rank, c in enumerate(candidates, start=1)}
                 trace["rerank"] = {
                     "ms": timings["rerank"],
                     "reranker": self.reranker.name,
                     "candidates": len(candidates),
                     "results": [
                         {"rank": rank, "chunk_id": s.chunk_id, "rerank_score": s.rerank_score,
-                         "retrieval_rank": candidates.index(s) + 1}
+                         "retrieval_rank": retrieval_rank[s.chunk_id]}
                         for rank, s in enumerate(result.sources, start=1)
                     ],
                 }

@@ -35,6 +35,8 @@ class OpenAIStandIn:
         self.fail_after: int | None = None
         # Seconds to wait before answering a chat request (to exercise timeouts).
         self.chat_delay_s: float = 0.0
+        # /rerank answers like Text Embeddings Inference ("tei") or Cohere/Jina ("cohere").
+        self.rerank_format: str = "tei"
 
 
 @contextmanager
@@ -90,6 +92,16 @@ def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel l
                                  "message": {"role": "assistant", "content": state.answer}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
+            elif self.path == "/rerank":
+                # Relevance = words shared with the query: a stand-in that is easy to reason about.
+                query_words = set(re.findall(r"\w+", body["query"].lower()))
+                texts = body.get("texts") or body.get("documents")
+                scores = [len(query_words & set(re.findall(r"\w+", t.lower()))) / 10 for t in texts]
+                ranked = sorted(range(len(texts)), key=lambda i: -scores[i])
+                if state.rerank_format == "cohere":
+                    self._reply(200, {"results": [{"index": i, "relevance_score": scores[i]} for i in ranked]})
+                else:
+                    self._reply(200, [{"index": i, "score": scores[i]} for i in ranked])
             else:
                 self._reply(404, {"error": {"message": f"no route {self.path}"}})
 
