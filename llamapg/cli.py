@@ -156,7 +156,7 @@ def query(question: str, collection: str, k: int, api_url: str | None, as_json: 
 def _ask_here(question: str, collection: str, k: int) -> dict:
     from llamapg.bootstrap import prepare_database
     from llamapg.collections import UnknownCollection
-    from llamapg.rag import NoActiveModel, RagEngine
+    from llamapg.rag import Ask, NoActiveModel, RagEngine
 
     settings = get_settings()
     if settings.query_threads:
@@ -165,7 +165,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
         torch.set_num_threads(settings.query_threads)
     try:
         with db.connection(prepare_database(settings)) as conn:
-            result = RagEngine(settings).answer(conn, question, collection, k, endpoint="cli")
+            result = RagEngine(settings).answer(conn, Ask(question, collection, k), endpoint="cli")
     except (UnknownCollection, NoActiveModel) as exc:
         _fail(str(exc.args[0]))
     sources = result.search.retrieval.sources

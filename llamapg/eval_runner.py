@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from llamapg import collections, models
 from llamapg.evaluation import CHUNKS_PER_QUERY, BeirDataset, evaluate, load_beir
-from llamapg.rag import RagEngine
+from llamapg.rag import Ask, RagEngine
 
 MODES = ("vector", "lexical", "hybrid")
 
@@ -42,7 +42,7 @@ def run(
     model = models.get(conn, model_name) if model_name else None
 
     def search(question: str, mode: str) -> list[str]:
-        found = engine.search(conn, question, collection, CHUNKS_PER_QUERY, mode=mode, model=model, rerank=False)
+        found = engine.search(conn, Ask(question, collection, CHUNKS_PER_QUERY, mode=mode, rerank=False), model=model)
         return [s.metadata.get("row_id", str(s.document_id)) for s in found.retrieval.sources]
 
     return evaluate(dataset, search, modes, progress)

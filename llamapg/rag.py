@@ -24,6 +24,21 @@ class NoActiveModel(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class Ask:
+    """A question and how to answer it: what the API, the CLI and the evaluation pass in."""
+
+    question: str
+    collection: str
+    k: int = 5
+    filters: dict | None = None
+    min_similarity: float | None = None
+    mode: Mode | None = None  # vector | lexical | hybrid; None: LLAMAPG_RETRIEVAL_MODE
+    rerank: bool | None = None  # None: rerank when a reranker is configured
+    prompt: str | None = None
+    debug: bool = False
+
+
 @dataclass
 class SearchResult:
     model: EmbeddingModel
@@ -36,6 +51,7 @@ class SearchResult:
 class PreparedAnswer:
     """Everything decided before the answer is written: sources, context, prompt."""
 
+    ask: Ask
     search: SearchResult
     prompt: str
     blocks: list[ContextBlock]
@@ -107,24 +123,13 @@ class RagEngine:
         return model
 
     def search(
-        self,
-        conn: psycopg.Connection,
-        question: str,
-        collection: str,
-        k: int,
-        *,
-        filters: dict | None = None,
-        min_similarity: float | None = None,
-        plan: Plan = "auto",
-        debug: bool = False,
-        mode: Mode | None = None,
-        rerank: bool | None = None,
-        model: EmbeddingModel | None = None,
+        self, conn: psycopg.Connection, ask: Ask, *, plan: Plan = "auto", model: EmbeddingModel | None = None
     ) -> SearchResult:
         """`model` overrides the active model (evaluating a model before its cutover)."""
-        target = collections.get(conn, collection)
-        mode = mode or self.settings.retrieval_mode
-        reranking = self.reranker is not None and rerank is not False
+        question, k, debug, filters, min_similarity = ask.question, ask.k, ask.debug, ask.filters, ask.min_similarity
+        target = collections.get(conn, ask.collection)
+        mode = ask.mode or self.settings.retrieval_mode
+        reranking = self.reranker is not None and ask.rerank is not False
         # Read once: a query in flight during a model switch finishes on the model it started with.
         model = model or self.active_model(conn)
         started = time.perf_counter()
@@ -186,30 +191,16 @@ class RagEngine:
         # Stable: equal scores keep their retrieval order.
         return sorted(rescored, key=lambda s: -s.rerank_score)
 
-    def prepare(
-        self,
-        conn: psycopg.Connection,
-        question: str,
-        collection: str,
-        k: int,
-        *,
-        prompt: str | None = None,
-        filters: dict | None = None,
-        min_similarity: float | None = None,
-        debug: bool = False,
-        mode: Mode | None = None,
-        rerank: bool | None = None,
-    ) -> PreparedAnswer:
+    def prepare(self, conn: psycopg.Connection, ask: Ask) -> PreparedAnswer:
         # The prompt is resolved first: an unknown name fails before any work is done.
-        prompt_name, template = self.prompts.get(prompt)
-        found = self.search(conn, question, collection, k, filters=filters, min_similarity=min_similarity,
-                            debug=debug, mode=mode, rerank=rerank)
+        prompt_name, template = self.prompts.get(ask.prompt)
+        found = self.search(conn, ask)
         started = time.perf_counter()
         blocks, citations = build_context(found.retrieval.sources, self.settings.context_tokens, self.count_tokens)
-        system, user = template.render(format_context(blocks), question)
+        system, user = template.render(format_context(blocks), ask.question)
         found.timings_ms["context"] = _ms(time.perf_counter() - started)
         mode = "generated" if answering.chat_configured(self.settings) else "extractive"
-        if debug:
+        if ask.debug:
             found.trace["context"] = {
                 "ms": found.timings_ms["context"],
                 "budget_tokens": self.settings.context_tokens,
@@ -217,52 +208,46 @@ class RagEngine:
                 "blocks": [{"number": b.number, "chunk_ids": b.chunk_ids, "tokens": b.tokens} for b in blocks],
                 "left_out": [s.chunk_id for s in found.retrieval.sources if s.chunk_id not in citations],
             }
-        return PreparedAnswer(found, prompt_name, blocks, citations, system, user, mode)
+        return PreparedAnswer(ask, found, prompt_name, blocks, citations, system, user, mode)
 
-    def write(self, prepared: PreparedAnswer, question: str) -> str:
+    def write(self, prepared: PreparedAnswer) -> str:
         if prepared.mode == "generated":
-            return answering.generate(prepared.system, prepared.user, self.settings)
-        return answering.extractive_answer(question, prepared.blocks)
+            try:
+                return answering.generate(prepared.system, prepared.user, self.settings)
+            except answering.AnswerError as exc:
+                exc.prepared = prepared  # the sources still go back with a 502 or 504
+                raise
+        return answering.extractive_answer(prepared.ask.question, prepared.blocks)
 
-    def write_stream(self, prepared: PreparedAnswer, question: str) -> Iterator[str]:
+    def write_stream(self, prepared: PreparedAnswer) -> Iterator[str]:
         if prepared.mode == "generated":
             yield from answering.stream(prepared.system, prepared.user, self.settings)
         else:
-            yield answering.extractive_answer(question, prepared.blocks)
+            yield answering.extractive_answer(prepared.ask.question, prepared.blocks)
 
-    def answer(
-        self,
-        conn: psycopg.Connection,
-        question: str,
-        collection: str,
-        k: int,
-        *,
-        prompt: str | None = None,
-        filters: dict | None = None,
-        min_similarity: float | None = None,
-        debug: bool = False,
-        endpoint: str = "query",
-        mode: Mode | None = None,
-        rerank: bool | None = None,
-    ) -> AnswerResult:
+    def answer(self, conn: psycopg.Connection, ask: Ask, *, endpoint: str = "query") -> AnswerResult:
         started = time.perf_counter()
-        prepared = self.prepare(conn, question, collection, k, prompt=prompt, filters=filters,
-                                min_similarity=min_similarity, debug=debug, mode=mode, rerank=rerank)
+        prepared = self.prepare(conn, ask)
         generating = time.perf_counter()
-        text = self.write(prepared, question)
+        text = self.write(prepared)
+        timings = self.finish(prepared, started, generating)
+        return AnswerResult(text, prepared, timings, self.log(conn, endpoint, prepared, timings, text))
+
+    @staticmethod
+    def finish(prepared: PreparedAnswer, started: float, generating: float) -> dict[str, float]:
+        """All stage timings once the answer is written (recorded in the trace when debugging)."""
         done = time.perf_counter()
         timings = {**prepared.search.timings_ms, "generate": _ms(done - generating), "total": _ms(done - started)}
-        if debug:
+        if prepared.ask.debug:
             prepared.search.trace["generate"] = {"ms": timings["generate"], "mode": prepared.mode, "prompt": prepared.prompt}
-        query_id = self.log(conn, endpoint, question, collection, prepared, timings, filters, text)
-        return AnswerResult(text, prepared, timings, query_id)
+        return timings
 
-    def log(self, conn, endpoint: str, question: str, collection: str, prepared: PreparedAnswer,
-            timings: dict, filters: dict | None, answer: str | None) -> int:
+    def log(self, conn, endpoint: str, prepared: PreparedAnswer, timings: dict, answer: str | None) -> int:
+        ask = prepared.ask
         query_id = querylog.record(
-            conn, endpoint=endpoint, question=question, collection=collection,
+            conn, endpoint=endpoint, question=ask.question, collection=ask.collection,
             model=prepared.search.model.name, sources=prepared.search.retrieval.sources, timings_ms=timings,
-            filters=filters, prompt=prepared.prompt, mode=prepared.mode, answer=answer,
+            filters=ask.filters, prompt=prepared.prompt, mode=prepared.mode, answer=answer,
         )
         conn.commit()
         return query_id

@@ -32,13 +32,23 @@ def _handler(status: int, message: str | None = None):
     return handle
 
 
+async def _answer_failed(request: Request, exc: AnswerError) -> JSONResponse:
+    """502, or 504 on a timeout; the sources found before the chat model failed go back too."""
+    from query_service.presenters import sources_out
+
+    status = 504 if isinstance(exc, AnswerTimeout) else 502
+    log.warning("%s %s -> %d: %s", request.method, request.url.path, status, exc)
+    prepared = getattr(exc, "prepared", None)
+    sources = [s.model_dump() for s in sources_out(prepared.search, prepared.citations)] if prepared else []
+    return JSONResponse(status_code=status, content={"detail": str(exc), "sources": sources})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UnknownCollection, _handler(404))
     app.add_exception_handler(UnknownDocument, _handler(404))
     app.add_exception_handler(UnknownQuery, _handler(404))
     app.add_exception_handler(FilterError, _handler(422))
     app.add_exception_handler(PromptError, _handler(422))
-    app.add_exception_handler(AnswerTimeout, _handler(504))
     app.add_exception_handler(UploadRejected, _handler(422))
     app.add_exception_handler(NoActiveModel, _handler(503))
     unavailable = "database unavailable; retry shortly"
@@ -46,4 +56,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeout, _handler(503, unavailable))
     app.add_exception_handler(psycopg.OperationalError, _handler(503, unavailable))
     app.add_exception_handler(EmbeddingError, _handler(502))
-    app.add_exception_handler(AnswerError, _handler(502))
+    app.add_exception_handler(AnswerError, _answer_failed)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from llamapg import collections
 from llamapg.answering import AnswerError
 from llamapg.collections import UnknownCollection
-from llamapg.rag import RagEngine
+from llamapg.rag import Ask, RagEngine
 from query_service.dependencies import get_connection, get_engine
 from query_service.presenters import sources_out
 
@@ -80,11 +80,11 @@ def chat_completions(
                             "model_not_found")
     created = int(time.time())
     try:
+        ask = Ask(question=question, collection=body.model, k=body.k)
         if body.stream:
-            prepared = engine.prepare(conn, question, body.model, body.k)
-            return StreamingResponse(_chunks(request, engine, prepared, question, body.model, created),
-                                     media_type="text/event-stream")
-        result = engine.answer(conn, question, body.model, body.k, endpoint="v1/chat/completions")
+            prepared = engine.prepare(conn, ask)
+            return StreamingResponse(_chunks(request, engine, prepared, created), media_type="text/event-stream")
+        result = engine.answer(conn, ask, endpoint="v1/chat/completions")
     except UnknownCollection as exc:
         return openai_error(404, str(exc), "invalid_request_error", "model_not_found")
     except AnswerError as exc:
@@ -101,7 +101,9 @@ def chat_completions(
     }
 
 
-def _chunks(request: Request, engine: RagEngine, prepared, question: str, model: str, created: int) -> Iterator[str]:
+def _chunks(request: Request, engine: RagEngine, prepared, created: int) -> Iterator[str]:
+    model = prepared.ask.collection
+
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         body = {"id": f"chatcmpl-{created}", "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
@@ -111,7 +113,7 @@ def _chunks(request: Request, engine: RagEngine, prepared, question: str, model:
     yield chunk({"role": "assistant", "content": ""}, sources=sources)
     parts = []
     try:
-        for delta in engine.write_stream(prepared, question):
+        for delta in engine.write_stream(prepared):
             parts.append(delta)
             yield chunk({"content": delta})
     except AnswerError as exc:
@@ -120,4 +122,4 @@ def _chunks(request: Request, engine: RagEngine, prepared, question: str, model:
     yield chunk({}, "stop")
     yield "data: [DONE]\n\n"
     with request.app.state.pool.connection() as conn:
-        engine.log(conn, "v1/chat/completions", question, model, prepared, prepared.search.timings_ms, None, "".join(parts))
+        engine.log(conn, "v1/chat/completions", prepared, prepared.search.timings_ms, "".join(parts))

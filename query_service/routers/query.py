@@ -8,11 +8,11 @@ from typing import Iterator
 
 import psycopg
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from llamapg import querylog
 from llamapg.answering import AnswerError, AnswerTimeout
-from llamapg.rag import PreparedAnswer, RagEngine
+from llamapg.rag import Ask, PreparedAnswer, RagEngine
 from query_service.dependencies import get_connection, get_engine
 from query_service.presenters import sources_out
 from query_service.schemas import (
@@ -30,6 +30,10 @@ ERRORS = {
 # the event loop.
 
 
+def _ask(body: SearchRequest) -> Ask:
+    return Ask(**body.model_dump(exclude={"stream"}))
+
+
 @router.post("/search", response_model=SearchResponse, responses=ERRORS)
 def search(
     body: SearchRequest,
@@ -37,27 +41,18 @@ def search(
     conn: psycopg.Connection = Depends(get_connection),
     engine: RagEngine = Depends(get_engine),
 ) -> SearchResponse:
-    """Retrieval only: the k best chunks with their similarity."""
-    found = engine.search(conn, body.question, body.collection, body.k, filters=body.filters,
-                          min_similarity=body.min_similarity, debug=body.debug, mode=body.mode, rerank=body.rerank)
+    """Retrieval only: the k best chunks with their scores."""
+    found = engine.search(conn, _ask(body))
     request.app.state.metrics.observe_stages(found.timings_ms)
     return SearchResponse(model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
                           sources=sources_out(found), timings_ms=found.timings_ms, trace=found.trace or None)
 
 
-def _response(prepared: PreparedAnswer, answer: str, timings: dict, query_id: int) -> QueryResponse:
-    found = prepared.search
-    return QueryResponse(
-        answer=answer, mode=prepared.mode, prompt=prepared.prompt, query_id=query_id, model=found.model.name,
-        plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode, sources=sources_out(found, prepared.citations), timings_ms=timings,
-        trace=found.trace or None,
-    )
-
-
 @router.post(
     "/query",
     response_model=QueryResponse,
-    responses={**ERRORS, 502: {"description": "Chat model failed"}, 504: {"description": "Chat model timed out; sources returned"}},
+    responses={**ERRORS, 502: {"description": "Chat model failed; sources returned"},
+               504: {"description": "Chat model timed out; sources returned"}},
 )
 def query(
     body: QueryRequest,
@@ -66,35 +61,26 @@ def query(
     engine: RagEngine = Depends(get_engine),
 ):
     """Answer with cited sources: [n] in the answer is the `citation` of a source."""
-    started = time.perf_counter()
-    prepared = engine.prepare(conn, body.question, body.collection, body.k, prompt=body.prompt,
-                              filters=body.filters, min_similarity=body.min_similarity, debug=body.debug,
-                              mode=body.mode, rerank=body.rerank)
     if body.stream:
-        return StreamingResponse(_events(request, engine, prepared, body, started), media_type="text/event-stream")
-    generating = time.perf_counter()
-    try:
-        answer = engine.write(prepared, body.question)
-    except AnswerTimeout as exc:
-        return JSONResponse(status_code=504, content={
-            "detail": str(exc),
-            "sources": [s.model_dump() for s in sources_out(prepared.search, prepared.citations)],
-        })
-    done = time.perf_counter()
-    timings = {**prepared.search.timings_ms, "generate": round((done - generating) * 1000, 2),
-               "total": round((done - started) * 1000, 2)}
-    if body.debug:
-        prepared.search.trace["generate"] = {"ms": timings["generate"], "mode": prepared.mode, "prompt": prepared.prompt}
-    query_id = engine.log(conn, "query", body.question, body.collection, prepared, timings, body.filters, answer)
-    request.app.state.metrics.observe_stages(timings)
-    return _response(prepared, answer, timings, query_id)
+        started = time.perf_counter()
+        prepared = engine.prepare(conn, _ask(body))
+        return StreamingResponse(_events(request, engine, prepared, started), media_type="text/event-stream")
+    result = engine.answer(conn, _ask(body))
+    request.app.state.metrics.observe_stages(result.timings_ms)
+    found = result.search
+    return QueryResponse(
+        answer=result.answer, mode=result.mode, prompt=result.prepared.prompt, query_id=result.query_id,
+        model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
+        sources=sources_out(found, result.prepared.citations), timings_ms=result.timings_ms,
+        trace=found.trace or None,
+    )
 
 
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, body: QueryRequest, started: float) -> Iterator[str]:
+def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, started: float) -> Iterator[str]:
     found = prepared.search
     yield _sse("sources", {
         "model": found.model.name, "plan": found.retrieval.plan, "retrieval_mode": found.retrieval.mode,
@@ -104,17 +90,16 @@ def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, body:
     generating = time.perf_counter()
     parts: list[str] = []
     try:
-        for delta in engine.write_stream(prepared, body.question):
+        for delta in engine.write_stream(prepared):
             parts.append(delta)
             yield _sse("delta", {"text": delta})
     except AnswerError as exc:
         yield _sse("error", {"detail": str(exc), "status": 504 if isinstance(exc, AnswerTimeout) else 502})
         return
-    done = time.perf_counter()
-    timings = {**found.timings_ms, "generate": round((done - generating) * 1000, 2), "total": round((done - started) * 1000, 2)}
+    timings = engine.finish(prepared, started, generating)
     # The request's connection is back in the pool once streaming starts: log on a fresh one.
     with request.app.state.pool.connection() as conn:
-        query_id = engine.log(conn, "query", body.question, body.collection, prepared, timings, body.filters, "".join(parts))
+        query_id = engine.log(conn, "query", prepared, timings, "".join(parts))
     request.app.state.metrics.observe_stages(timings)
     yield _sse("done", {"query_id": query_id, "timings_ms": timings, "trace": found.trace or None})
 

@@ -33,3 +33,15 @@ CREATE TABLE lexical_terms (
     df            integer NOT NULL,
     PRIMARY KEY (collection_id, lexeme)
 );
+
+-- Statistics for the chunks that exist already; from now on the pipeline keeps them current.
+INSERT INTO lexical_terms (collection_id, lexeme, df)
+SELECT c.collection_id, u.lexeme, count(*)
+FROM chunks c CROSS JOIN LATERAL unnest(c.lexemes) AS u
+WHERE NOT c.pending
+GROUP BY c.collection_id, u.lexeme;
+INSERT INTO lexical_stats (collection_id, chunks, avg_length)
+SELECT collection_id, count(*), avg(lexeme_count)
+FROM chunks
+WHERE NOT pending
+GROUP BY collection_id;
