@@ -55,5 +55,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _handler(503, unavailable))
     app.add_exception_handler(PoolTimeout, _handler(503, unavailable))
     app.add_exception_handler(psycopg.OperationalError, _handler(503, unavailable))
+    # A value PostgreSQL cannot store or compare (a NUL byte in a filter, say) is the request's fault.
+    app.add_exception_handler(psycopg.DataError, _handler(422))
     app.add_exception_handler(EmbeddingError, _handler(502))
     app.add_exception_handler(AnswerError, _answer_failed)

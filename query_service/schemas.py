@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+COLLECTION_NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 FILTERS_DESCRIPTION = (
     "Document-metadata filters: {key: value} for equality, {key: {\"in\": [...]}}, or ranges "
     "{key: {\"gte\": 2020, \"lt\": 2024}} over numbers or ISO dates."
@@ -15,7 +16,7 @@ FILTERS_DESCRIPTION = (
 
 class SearchRequest(BaseModel):
     question: str = Field(min_length=1, max_length=4000, description="The question, in natural language.")
-    collection: str = Field(min_length=1, max_length=63, description="Name of the collection to search.")
+    collection: str = Field(pattern=COLLECTION_NAME, description="Name of the collection to search.")
     k: int = Field(default=5, ge=1, le=100, description="How many source chunks to retrieve.")
     filters: dict[str, Any] | None = Field(default=None, description=FILTERS_DESCRIPTION)
     min_similarity: float | None = Field(default=None, ge=-1, le=1, description="Drop sources below this cosine similarity.")

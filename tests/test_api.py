@@ -31,10 +31,11 @@ def test_health(client):
 
 
 def test_query_returns_an_extractive_answer_with_scored_sources(client):
-    response = client.post("/query", json={"question": "What lens do lighthouses use?", "collection": "docs", "k": 3})
+    response = client.post("/query", json={"question": "What lens do lighthouses use?", "collection": "docs", "k": 3,
+                                            "mode": "vector"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["mode"] == "extractive"
+    assert body["mode"] == "extractive" and body["retrieval_mode"] == "vector"
     assert body["model"] == "all-minilm-l6-v2"
     assert body["plan"] == "exact"
     assert len(body["sources"]) == 3
@@ -44,6 +45,12 @@ def test_query_returns_an_extractive_answer_with_scored_sources(client):
     similarities = [s["similarity"] for s in body["sources"]]
     assert similarities == sorted(similarities, reverse=True) and 0 < similarities[0] <= 1
     assert set(body["timings_ms"]) >= {"embed", "retrieve", "generate", "total"}
+
+
+def test_hybrid_is_the_default_retrieval_mode(client):
+    body = client.post("/query", json={"question": "Fresnel lenses", "collection": "docs", "k": 2}).json()
+    assert body["retrieval_mode"] == "hybrid"
+    assert body["sources"][0]["lexical_score"] > 0 and body["sources"][0]["source"] == "lighthouses.txt"
 
 
 def test_query_reports_pdf_pages(client):
