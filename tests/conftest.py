@@ -79,3 +79,14 @@ def collection_dir(tmp_path) -> Path:
     target = tmp_path / "docs"
     shutil.copytree(FIXTURES / "docs", target)
     return target
+
+
+@pytest.fixture
+def ingested(conn, instance, collection_dir) -> str:
+    """The `collection_dir` documents ingested as collection "docs" through the four assets."""
+    from llamapg import collections
+    from tests.support.pipeline import materialize_collection
+
+    collections.register(conn, "docs", str(collection_dir))
+    materialize_collection(instance, "docs")
+    return "docs"

@@ -9,14 +9,6 @@ from llamapg import collections, db, embedded
 from llamapg.settings import get_settings
 from query_service.main import create_app
 from tests.support.openai_server import openai_server
-from tests.support.pipeline import materialize_collection
-
-
-@pytest.fixture
-def ingested(conn, instance, collection_dir):
-    collections.register(conn, "docs", str(collection_dir))
-    materialize_collection(instance, "docs")
-    return "docs"
 
 
 @pytest.fixture

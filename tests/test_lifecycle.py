@@ -159,11 +159,7 @@ def test_bad_uploads_are_422_with_a_reason(database_url, files, data, message):
     assert response.status_code == 422 and message in response.json()["detail"]
 
 
-def test_source_directory_documents_cannot_be_deleted_over_http(conn, instance, collection_dir):
-    from tests.support.pipeline import materialize_collection
-
-    collections.register(conn, "docs", str(collection_dir))
-    materialize_collection(instance, "docs")
+def test_source_directory_documents_cannot_be_deleted_over_http(conn, ingested):
     document_id = conn.execute("SELECT id FROM documents LIMIT 1").fetchone()["id"]
     with TestClient(create_app(get_settings())) as client:
         response = client.delete(f"/documents/{document_id}")

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from llamapg import collections, models
+from llamapg import models
 from llamapg.cli import main
 from llamapg.embedders.local import LocalEmbedder
 from llamapg.settings import get_settings
@@ -18,15 +18,8 @@ from pipelines.backfill import backfill_model
 from query_service.main import create_app
 from tests.support.automation import Daemon
 from tests.support.openai_server import hashed_embedding, openai_server
-from tests.support.pipeline import materialize_collection
 
 QUESTION = "How do lighthouses focus their light?"
-
-
-@pytest.fixture
-def ingested(conn, instance, collection_dir):
-    collections.register(conn, "docs", str(collection_dir))
-    materialize_collection(instance, "docs")
 
 
 def register_remote(conn, url: str):

@@ -6,15 +6,11 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from llamapg import collections
 from llamapg.settings import get_settings
 from query_service.main import create_app
-from tests.support.pipeline import materialize_collection
 
 
-def test_no_input_causes_a_server_error(conn, instance, collection_dir):
-    collections.register(conn, "docs", str(collection_dir))
-    materialize_collection(instance, "docs")
+def test_no_input_causes_a_server_error(ingested):
     app = create_app(get_settings())
     errors: list[str] = []
     calls: list[str] = []

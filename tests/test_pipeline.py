@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
+from assets import ALL_ASSETS, chunks, embeddings, raw_documents
 from assets.ingestion.chunking import ChunkingConfigError
 from llamapg import collections, models
 from llamapg.settings import get_settings
