@@ -145,8 +145,8 @@ def query(question: str, collection: str, k: int, api_url: str | None, as_json: 
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    click.echo(f"{result['answer']}\n\n({result['mode']} answer; {result['model']}, "
-               f"{result['plan']} search, {result['timings_ms']['total']:.0f} ms)\n\nsources:")
+    click.echo(f"{result['answer']}\n\n({result['mode']} answer; {result['model']}, {result['retrieval_mode']} "
+               f"retrieval, {result['plan']} plan, {result['timings_ms']['total']:.0f} ms)\n\nsources:")
     for number, source in enumerate(result["sources"], start=1):
         page = f", page {source['page']}" if source["page"] else ""
         snippet = " ".join(source["text"].split())[:160]
@@ -175,6 +175,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
         "mode": result.mode,
         "model": result.search.model.name,
         "plan": result.search.retrieval.plan,
+        "retrieval_mode": result.search.retrieval.mode,
         "sources": [
             {**{key: value for key, value in source.__dict__.items() if key != "metadata"},
              "citation": citations.get(source.chunk_id)}
