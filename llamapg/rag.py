@@ -108,9 +108,6 @@ class RagEngine:
                 self._embedders[model.name] = embedder_for(model, self.settings)
             return self._embedders[model.name]
 
-    def loaded_models(self) -> list[str]:
-        return list(self._embedders)
-
     def active_model(self, conn: psycopg.Connection) -> EmbeddingModel:
         model = models.active(conn)
         if model is None:

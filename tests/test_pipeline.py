@@ -93,6 +93,10 @@ def test_changed_file_replaces_its_chunks_and_removed_file_disappears(conn, inst
         "SELECT count(*) AS n FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.document_id)"
     ).fetchone()["n"]
     assert orphans == 0
+    # The removed and replaced texts' vectors are gone too: one vector per distinct live text.
+    assert metadata["embeddings"]["orphan_vectors_removed"] >= 2
+    assert table_counts(conn)["vectors"] == conn.execute(
+        "SELECT count(DISTINCT content_hash) AS n FROM chunks").fetchone()["n"]
 
 
 def test_broken_pdfs_fail_their_own_document_only(conn, instance, docs):

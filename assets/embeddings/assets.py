@@ -76,6 +76,7 @@ def embeddings(context: dg.AssetExecutionContext, postgres: PostgresResource, em
             "chunks_reused": report.chunks_reused,
             "chunks_reembedded": report.chunks_pending - report.chunks_reused,
             "documents_promoted": report.documents_promoted,
+            "orphan_vectors_removed": report.orphans_removed,
             "vectors_per_second": round(report.vectors_per_second, 1),
             "duration_s": round(report.seconds, 2),
         },

@@ -24,6 +24,7 @@ class EmbedReport:
     chunks_pending: int = 0
     chunks_reused: int = 0
     documents_promoted: int = 0
+    orphans_removed: int = 0
     seconds: float = 0.0
 
     @property
@@ -83,5 +84,8 @@ def embed_collection(
         )
     if model.status == "active":
         report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
+    report.orphans_removed = conn.execute(
+        queries.load("ingestion/delete_orphan_vectors", vectors=model.vectors_table)
+    ).rowcount
     report.seconds = time.perf_counter() - started
     return report
