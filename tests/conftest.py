@@ -90,3 +90,15 @@ def ingested(conn, instance, collection_dir) -> str:
     collections.register(conn, "docs", str(collection_dir))
     materialize_collection(instance, "docs")
     return "docs"
+
+
+@pytest.fixture
+def chat_server(database_url, monkeypatch):
+    """A real OpenAI-compatible chat server on localhost, configured as llamapg's chat model."""
+    from tests.support.openai_server import openai_server
+
+    with openai_server() as server:
+        monkeypatch.setenv("LLAMAPG_LLM_BASE_URL", server.url)
+        monkeypatch.setenv("LLAMAPG_LLM_MODEL", "chat-test")
+        get_settings.cache_clear()
+        yield server

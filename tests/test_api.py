@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from llamapg import collections, db, embedded
 from llamapg.settings import get_settings
 from query_service.main import create_app
-from tests.support.openai_server import openai_server
 
 
 @pytest.fixture
@@ -68,14 +67,12 @@ def test_invalid_requests_are_422(client, body):
     assert client.post("/query", json=body).status_code == 422
 
 
-def test_answer_comes_from_the_configured_chat_model(ingested, monkeypatch):
-    with openai_server(answer="They use Fresnel lenses [1].") as server:
-        monkeypatch.setenv("LLAMAPG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("LLAMAPG_LLM_MODEL", "chat-test")
-        get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
-            body = client.post("/query", json={"question": "What lens do lighthouses use?", "collection": "docs",
-                                               "k": 2}).json()
+def test_answer_comes_from_the_configured_chat_model(ingested, chat_server):
+    server = chat_server
+    server.answer = "They use Fresnel lenses [1]."
+    with TestClient(create_app(get_settings())) as client:
+        body = client.post("/query", json={"question": "What lens do lighthouses use?", "collection": "docs",
+                                           "k": 2}).json()
     assert body["mode"] == "generated"
     assert body["answer"] == "They use Fresnel lenses [1]."
     chat = [r for r in server.requests if r["path"] == "/v1/chat/completions"][0]["body"]

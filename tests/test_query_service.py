@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from llamapg import collections
 from llamapg.settings import REPO_ROOT, get_settings
 from query_service.main import create_app
-from tests.support.openai_server import openai_server
 from tests.support.pipeline import materialize_collection
 
 ARTICLES = [
@@ -152,29 +151,27 @@ def test_query_log_and_feedback(client, conn):
     assert client.post("/feedback", json={"query_id": query_id, "rating": 9}).status_code == 422
 
 
-def test_prompts_are_listed_selectable_and_reloaded_without_restart(articles, tmp_path, monkeypatch):
+def test_prompts_are_listed_selectable_and_reloaded_without_restart(articles, chat_server, tmp_path, monkeypatch):
+    server = chat_server
     prompts = tmp_path / "prompts.yaml"
     shutil.copy(REPO_ROOT / "prompts.yaml", prompts)
-    with openai_server() as server:
-        monkeypatch.setenv("LLAMAPG_PROMPTS_FILE", str(prompts))
-        monkeypatch.setenv("LLAMAPG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("LLAMAPG_LLM_MODEL", "chat-test")
-        get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
-            assert {p["name"] for p in client.get("/prompts").json()} == {"answer", "concise"}
-            unknown = post(client, "/query", question="q", prompt="pirate")
-            assert unknown.status_code == 422 and "available: answer, concise" in unknown.json()["detail"]
+    monkeypatch.setenv("LLAMAPG_PROMPTS_FILE", str(prompts))
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        assert {p["name"] for p in client.get("/prompts").json()} == {"answer", "concise"}
+        unknown = post(client, "/query", question="q", prompt="pirate")
+        assert unknown.status_code == 422 and "available: answer, concise" in unknown.json()["detail"]
 
-            prompts.write_text(prompts.read_text() + (
-                "  pirate:\n    description: Arr.\n    system: Answer like a pirate.\n"
-                "    user: \"{context}\\n\\nQuestion: {question}\"\n"))
-            assert "pirate" in {p["name"] for p in client.get("/prompts").json()}
-            body = post(client, "/query", question="Why does bread rise?", prompt="pirate").json()
-            assert body["prompt"] == "pirate" and body["mode"] == "generated"
-            assert server.requests[-1]["body"]["messages"][0]["content"] == "Answer like a pirate."
+        prompts.write_text(prompts.read_text() + (
+            "  pirate:\n    description: Arr.\n    system: Answer like a pirate.\n"
+            "    user: \"{context}\\n\\nQuestion: {question}\"\n"))
+        assert "pirate" in {p["name"] for p in client.get("/prompts").json()}
+        body = post(client, "/query", question="Why does bread rise?", prompt="pirate").json()
+        assert body["prompt"] == "pirate" and body["mode"] == "generated"
+        assert server.requests[-1]["body"]["messages"][0]["content"] == "Answer like a pirate."
 
-            prompts.write_text("default: nope\nprompts: {}\n")  # a broken edit keeps the last good file
-            assert "pirate" in {p["name"] for p in client.get("/prompts").json()}
+        prompts.write_text("default: nope\nprompts: {}\n")  # a broken edit keeps the last good file
+        assert "pirate" in {p["name"] for p in client.get("/prompts").json()}
 
 
 def test_invalid_prompt_file_stops_start_up_with_a_clear_error(tmp_path, monkeypatch, database_url):
@@ -196,13 +193,10 @@ def read_events(response) -> list[tuple[str, dict]]:
     return events
 
 
-def test_streaming_sends_sources_first(articles, monkeypatch):
-    with openai_server(answer="Yeast makes gas [1].") as server:
-        monkeypatch.setenv("LLAMAPG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("LLAMAPG_LLM_MODEL", "chat-test")
-        get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
-            response = post(client, "/query", question="Why does bread rise?", k=2, stream=True)
+def test_streaming_sends_sources_first(articles, chat_server):
+    chat_server.answer = "Yeast makes gas [1]."
+    with TestClient(create_app(get_settings())) as client:
+        response = post(client, "/query", question="Why does bread rise?", k=2, stream=True)
     assert response.headers["content-type"].startswith("text/event-stream")
     events = read_events(response)
     names = [name for name, _ in events]
@@ -212,16 +206,13 @@ def test_streaming_sends_sources_first(articles, monkeypatch):
     assert isinstance(events[-1][1]["query_id"], int)
 
 
-def test_chat_timeout_is_504_with_sources(articles, monkeypatch):
-    with openai_server() as server:
-        server.chat_delay_s = 2.0
-        monkeypatch.setenv("LLAMAPG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("LLAMAPG_LLM_MODEL", "chat-test")
-        monkeypatch.setenv("LLAMAPG_LLM_TIMEOUT_S", "0.3")
-        monkeypatch.setenv("LLAMAPG_LLM_MAX_RETRIES", "0")
-        get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
-            response = post(client, "/query", question="Why does bread rise?", k=2)
+def test_chat_timeout_is_504_with_sources(articles, chat_server, monkeypatch):
+    chat_server.chat_delay_s = 2.0
+    monkeypatch.setenv("LLAMAPG_LLM_TIMEOUT_S", "0.3")
+    monkeypatch.setenv("LLAMAPG_LLM_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        response = post(client, "/query", question="Why does bread rise?", k=2)
     assert response.status_code == 504
     assert "did not answer within 0.3s" in response.json()["detail"]
     assert len(response.json()["sources"]) == 2
