@@ -11,6 +11,7 @@ import psycopg
 from llamapg import db
 from llamapg.bootstrap import prepare_database
 from llamapg.embedders import Embedder, embedder_for
+from llamapg.embedders.local import use_threads
 from llamapg.models import EmbeddingModel
 from llamapg.settings import Settings, get_settings
 
@@ -44,8 +45,6 @@ class EmbedderResource(dg.ConfigurableResource):
     def for_model(self, model: EmbeddingModel) -> Embedder:
         settings = get_settings()
         threads = self.threads if self.threads is not None else settings.embed_threads
-        if threads and model.provider == "local":
-            import torch
-
-            torch.set_num_threads(threads)
+        if model.provider == "local":
+            use_threads(threads)
         return embedder_for(model, settings.model_copy(update={"embed_batch_size": self.resolved_batch_size()}))

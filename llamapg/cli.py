@@ -12,6 +12,7 @@ import click
 import psycopg
 
 from llamapg import db, embedded
+from llamapg.embedders.local import use_threads
 from llamapg.settings import REPO_ROOT, get_settings
 
 
@@ -159,10 +160,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
     from llamapg.rag import Ask, NoActiveModel, RagEngine
 
     settings = get_settings()
-    if settings.query_threads:
-        import torch
-
-        torch.set_num_threads(settings.query_threads)
+    use_threads(settings.query_threads)
     try:
         with db.connection(prepare_database(settings)) as conn:
             result = RagEngine(settings).answer(conn, Ask(question, collection, k), endpoint="cli")
@@ -236,10 +234,7 @@ def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_na
                        instance=dagster_instance(), log_level="WARNING")
         except IngestError as exc:
             _fail(str(exc))
-    if settings.query_threads:
-        import torch
-
-        torch.set_num_threads(settings.query_threads)
+    use_threads(settings.query_threads)
     with db.connection(prepare_database(settings)) as conn:
         eval_runner.remember_dataset(conn, name, dataset_dir)
         conn.commit()

@@ -20,13 +20,19 @@ def missing_embeddings(conn: psycopg.Connection, model: EmbeddingModel, collecti
     return row["missing"], row["chunks"]
 
 
-def awaits_backfill(conn: psycopg.Connection, model: EmbeddingModel, collection_id: int) -> bool:
-    """True when the collection has live chunks and the model has embedded none of them: the model
-    was added but not backfilled here, which only a deliberate backfill should do."""
+def live_coverage(conn: psycopg.Connection, model: EmbeddingModel, collection_id: int) -> tuple[int, int]:
+    """(live chunks, live chunks with a vector for the model) of one collection."""
     row = conn.execute(
         queries.load("checks/live_coverage", vectors=model.vectors_table), {"collection_id": collection_id}
     ).fetchone()
-    return row["live"] > 0 and row["embedded"] == 0
+    return row["live"], row["embedded"]
+
+
+def awaits_backfill(conn: psycopg.Connection, model: EmbeddingModel, collection_id: int) -> bool:
+    """True when the collection has live chunks and the model has embedded none of them: the model
+    was added but not backfilled here, which only a deliberate backfill should do."""
+    live, embedded = live_coverage(conn, model, collection_id)
+    return live > 0 and embedded == 0
 
 
 def vector_column_matches(conn: psycopg.Connection, model: EmbeddingModel) -> tuple[bool, str]:

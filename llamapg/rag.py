@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import psycopg
@@ -181,8 +181,6 @@ class RagEngine:
         return SearchResult(model, result, timings, trace)
 
     def _rerank(self, question: str, sources: list) -> list:
-        from dataclasses import replace
-
         scores = self.reranker.scores(question, [s.text for s in sources])
         rescored = [replace(s, rerank_score=score) for s, score in zip(sources, scores)]
         # Stable: equal scores keep their retrieval order.

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets import ALL_ASSETS, embeddings, hnsw_index
+from assets import embeddings, hnsw_index
 from assets.partitions import model_partitions
 from llamapg import collections, db, models
 from llamapg.bootstrap import prepare_database
 from llamapg.settings import Settings, get_settings
-from pipelines.ingest import IngestError, register_partitions
+from pipelines.ingest import register_partitions
 from pipelines.resources import default_resources
+from pipelines.runs import IngestError, materialization_metadata, materialize_step
 
 
 @dataclass
@@ -44,18 +45,13 @@ def backfill_model(
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     steps = [([embeddings], dg.MultiPartitionKey({"collection": c, "model": name})) for c in names]
     steps.append(([hnsw_index], name))
+    resources = default_resources(settings.database_url)
     for selection, key in steps:
-        outcome = dg.materialize(
-            ALL_ASSETS, selection=selection, partition_key=key, instance=instance,
-            resources=default_resources(settings.database_url), run_config=run_config, tags=tags,
-            raise_on_error=False,
-        )
+        outcome = materialize_step(instance, selection, key, resources=resources, run_config=run_config, tags=tags)
         for evaluation in outcome.get_asset_check_evaluations():
             result.checks[f"{evaluation.check_name}[{key}]"] = evaluation.passed
-        if not outcome.success:
-            raise IngestError(f"backfill of {name} stopped at {key}: see the run in the Dagster UI")
-        for event in outcome.get_asset_materialization_events():
-            result.vectors_written += event.materialization.metadata.get("vectors_written", dg.IntMetadataValue(0)).value or 0
+        for metadata in materialization_metadata(outcome).values():
+            result.vectors_written += metadata.get("vectors_written", 0)
     return result
 
 

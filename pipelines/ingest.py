@@ -8,16 +8,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
+from assets import chunks, embeddings, hnsw_index, raw_documents
 from assets.partitions import collection_partitions, model_partitions
 from llamapg import collections, db, models
 from llamapg.bootstrap import prepare_database
 from llamapg.settings import Settings, get_settings
 from pipelines.resources import default_resources
+from pipelines.runs import IngestError, materialization_metadata, materialize_step
 
-
-class IngestError(RuntimeError):
-    pass
+__all__ = ["IngestError", "IngestResult", "ingest", "register_partitions"]
 
 
 @dataclass
@@ -77,23 +76,7 @@ def ingest(
     result = IngestResult(collection=name, model=model.name)
     for selection, partition_key in steps:
         step_config = run_config if chunks in selection else {"loggers": run_config["loggers"]}
-        outcome = dg.materialize(
-            ALL_ASSETS,
-            selection=selection,
-            partition_key=partition_key,
-            instance=instance,
-            resources=resources,
-            run_config=step_config,
-            raise_on_error=False,
-            tags={"llamapg/source": "cli"},
-        )
-        if not outcome.success:
-            failure = next((event for event in outcome.all_events if event.is_step_failure), None)
-            reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the Dagster UI"
-            raise IngestError(f"{'+'.join(a.key.to_user_string() for a in selection)} failed: {reason}")
-        for event in outcome.get_asset_materialization_events():
-            materialization = event.materialization
-            result.metadata[materialization.asset_key.to_user_string()] = {
-                key: value.value for key, value in materialization.metadata.items()
-            }
+        outcome = materialize_step(instance, selection, partition_key, resources=resources, run_config=step_config,
+                                   tags={"llamapg/source": "cli"})
+        result.metadata.update(materialization_metadata(outcome))
     return result

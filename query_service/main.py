@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from llamapg import db
 from llamapg.bootstrap import prepare_database
+from llamapg.embedders.local import use_threads
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
@@ -19,12 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _start(app: FastAPI, settings: Settings) -> None:
-    if settings.query_threads:
-        import torch
-
-        # One thread answers a single query fastest on small machines; the server handles
-        # concurrency with its thread pool instead.
-        torch.set_num_threads(settings.query_threads)
+    use_threads(settings.query_threads)
     try:
         url = prepare_database(settings)
     except db.DatabaseUnavailable as exc:

@@ -13,6 +13,17 @@ from llamapg.embedders.base import Embedder
 from llamapg.models import BUNDLED_MINILM
 
 
+def use_threads(threads: int) -> None:
+    """Torch threads for local models in this process; 0 keeps torch's default.
+
+    The query path wants 1 (a single query is fastest on one thread on small machines, and the
+    server gets its concurrency from its thread pool); batch embedding wants all cores."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def resolve_model_path(model: str) -> Path:
     """A bundled model name or a local directory: nothing is ever downloaded."""
     if model == BUNDLED_MINILM:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter, Depends, Query
 
-from llamapg import collections, models, queries
+from llamapg import collections, models, quality, queries
 from llamapg.retrieval import hnsw_index_ready, index_status
 from query_service.dependencies import get_connection
 from query_service.schemas import CollectionDetail, CollectionSummary, DocumentSummary, ModelCoverage
@@ -34,8 +34,7 @@ def get_collection(
     for model in models.list_models(conn):
         if model.status == "retired":
             continue
-        embedded = conn.execute(queries.load("collections/model_coverage", vectors=model.vectors_table),
-                                {"collection_id": collection.id}).fetchone()["embedded"]
+        _, embedded = quality.live_coverage(conn, model, collection.id)
         index = index_status(conn, model.hnsw_index_name)
         coverage.append(ModelCoverage(
             name=model.name, status=model.status, dimensions=model.dimensions, chunks_embedded=embedded,

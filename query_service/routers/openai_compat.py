@@ -18,6 +18,7 @@ from llamapg.collections import UnknownCollection
 from llamapg.rag import Ask, RagEngine
 from query_service.dependencies import get_connection, get_engine
 from query_service.presenters import sources_out
+from query_service.streaming import Done, answer_stream
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -82,8 +83,10 @@ def chat_completions(
     try:
         ask = Ask(question=question, collection=body.model, k=body.k)
         if body.stream:
+            started = time.perf_counter()
             prepared = engine.prepare(conn, ask)
-            return StreamingResponse(_chunks(request, engine, prepared, created), media_type="text/event-stream")
+            return StreamingResponse(_chunks(request, engine, prepared, created, started),
+                                     media_type="text/event-stream")
         result = engine.answer(conn, ask, endpoint="v1/chat/completions")
     except UnknownCollection as exc:
         return openai_error(404, str(exc), "invalid_request_error", "model_not_found")
@@ -101,7 +104,7 @@ def chat_completions(
     }
 
 
-def _chunks(request: Request, engine: RagEngine, prepared, created: int) -> Iterator[str]:
+def _chunks(request: Request, engine: RagEngine, prepared, created: int, started: float) -> Iterator[str]:
     model = prepared.ask.collection
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
@@ -111,15 +114,12 @@ def _chunks(request: Request, engine: RagEngine, prepared, created: int) -> Iter
 
     sources = [s.model_dump() for s in sources_out(prepared.search, prepared.citations)]
     yield chunk({"role": "assistant", "content": ""}, sources=sources)
-    parts = []
     try:
-        for delta in engine.write_stream(prepared):
-            parts.append(delta)
-            yield chunk({"content": delta})
+        for item in answer_stream(request, engine, prepared, started, "v1/chat/completions"):
+            if not isinstance(item, Done):
+                yield chunk({"content": item})
     except AnswerError as exc:
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'upstream_error'}})}\n\n"
         return
     yield chunk({}, "stop")
     yield "data: [DONE]\n\n"
-    with request.app.state.pool.connection() as conn:
-        engine.log(conn, "v1/chat/completions", prepared, prepared.search.timings_ms, "".join(parts))

@@ -18,6 +18,7 @@ from query_service.presenters import sources_out
 from query_service.schemas import (
     FeedbackRequest, FeedbackResponse, QueryRequest, QueryResponse, SearchRequest, SearchResponse,
 )
+from query_service.streaming import Done, answer_stream
 
 router = APIRouter(tags=["query"])
 ERRORS = {
@@ -87,21 +88,14 @@ def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, start
         "mode": prepared.mode, "prompt": prepared.prompt,
         "sources": [s.model_dump() for s in sources_out(found, prepared.citations)],
     })
-    generating = time.perf_counter()
-    parts: list[str] = []
     try:
-        for delta in engine.write_stream(prepared):
-            parts.append(delta)
-            yield _sse("delta", {"text": delta})
+        for item in answer_stream(request, engine, prepared, started, "query"):
+            if isinstance(item, Done):
+                yield _sse("done", {"query_id": item.query_id, "timings_ms": item.timings_ms, "trace": found.trace or None})
+            else:
+                yield _sse("delta", {"text": item})
     except AnswerError as exc:
         yield _sse("error", {"detail": str(exc), "status": 504 if isinstance(exc, AnswerTimeout) else 502})
-        return
-    timings = engine.finish(prepared, started, generating)
-    # The request's connection is back in the pool once streaming starts: log on a fresh one.
-    with request.app.state.pool.connection() as conn:
-        query_id = engine.log(conn, "query", prepared, timings, "".join(parts))
-    request.app.state.metrics.observe_stages(timings)
-    yield _sse("done", {"query_id": query_id, "timings_ms": timings, "trace": found.trace or None})
 
 
 @router.post("/feedback", response_model=FeedbackResponse, status_code=201, responses={404: {"description": "Unknown query"}})

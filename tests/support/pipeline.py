@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import ALL_ASSETS, chunks, embeddings, hnsw_index, raw_documents
+from assets import chunks, embeddings, hnsw_index, raw_documents
 from pipelines.ingest import register_partitions
 from pipelines.resources import default_resources
+from pipelines.runs import materialization_metadata, materialize_step
 
 MODEL = "all-minilm-l6-v2"
 
@@ -20,12 +21,7 @@ def materialize_collection(instance, name: str, run_config: dict | None = None, 
         ([embeddings], dg.MultiPartitionKey({"collection": name, "model": model})),
         ([hnsw_index], model),
     ):
-        result = dg.materialize(
-            ALL_ASSETS, selection=selection, partition_key=key, instance=instance,
-            resources=default_resources(), run_config=run_config if chunks in selection else None,
-        )
-        assert result.success
-        for event in result.get_asset_materialization_events():
-            m = event.materialization
-            metadata[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+        outcome = materialize_step(instance, selection, key, resources=default_resources(),
+                                   run_config=run_config if chunks in selection else None)
+        metadata.update(materialization_metadata(outcome))
     return metadata
