@@ -1,93 +1,254 @@
-"""Retrieval plans measured: exact scan vs HNSW (iterative scan) for collections of several sizes
-inside one large table, with recall@k against exact search and median latency.
+"""Retrieval at scale: every mode and filter selectivity on 100k and 1M synthetic chunks in llamapg's
+own schema, beside bare pgvector SQL on the same vectors in the same run.
 
-    .venv/bin/python -m benchmarks.retrieval [--rows 50000] [--queries 50]
+    .venv/bin/python -m benchmarks.retrieval [--chunks 100000] [--chunks 1000000] [--queries 100] [--json FILE]
 
-Runs in a scratch database on the configured server (the embedded one by default) and drops it.
+For each size N a scratch database on the configured server (the embedded one by default) holds two
+collections in the same tables: `main` (N chunks over N/100 documents, metadata
+{"bucket": document % 1000, "year": 2000 + document % 25}) and `other` (N/9 chunks, so that the
+table holds N + N/9 rows and `other` is 10% of it). Chunk texts are Zipf-distributed words (common
+words shared by most chunks, rare ones by few); vectors are clustered 384-d. For each case it prints
+the SQL time of `retrieve()` (p50/p99 ms, the state probe and settings included, the question's
+embedding not), rows returned (min-max), recall@10 against exact search (vector: numpy over the same
+vectors; lexical: llamapg's exact BM25 plan) and the plan chosen; and bare pgvector's best plan for
+the same request: the HNSW index alone, or a btree on the filter column then an exact scan.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import statistics
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from psycopg import sql
 
-from assets.index.hnsw import ensure_hnsw_index
-from benchmarks.synthetic import add_synthetic_collection
+from benchmarks.synthetic import SentenceMaker, add_synthetic_collection, clustered_vectors
 from llamapg import db, migrations, models
-from llamapg.retrieval import retrieve
+from llamapg.indexes import ensure_hnsw_index
+from llamapg.retrieval import Fusion, apply_settings, plan_settings, retrieve
 from llamapg.settings import DEFAULT_MODEL_NAME, get_settings
 
 SCRATCH = "llamapg_benchmark"
+K = 10
+CHUNKS_PER_DOCUMENT = 100
+WORDS_PER_CHUNK = 40
+
+# Filters by selectivity over `main` (bucket = document % 1000).
+FILTERS = {
+    "0.1%": ({"bucket": 7}, lambda bucket: bucket == 7),
+    "1%": ({"bucket": {"in": list(range(10))}}, lambda bucket: bucket < 10),
+    "10% (range)": ({"bucket": {"lt": 100}}, lambda bucket: bucket < 100),
+    "10% (in)": ({"bucket": {"in": list(range(100))}}, lambda bucket: bucket < 100),
+    "50%": ({"bucket": {"gte": 500}}, lambda bucket: bucket >= 500),
+}
 
 
-def clustered_vectors(rng: np.random.Generator, centres: np.ndarray, count: int) -> np.ndarray:
-    """Vectors around shared topic centres: closer to real embeddings than uniform noise."""
-    dimensions = centres.shape[1]
-    labels = rng.integers(0, len(centres), size=count)
-    return (centres[labels] + rng.normal(scale=0.6, size=(count, dimensions))).astype(np.float32)
+@dataclass
+class Case:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    recalls: list[float] = field(default_factory=list)
+    plans: set[str] = field(default_factory=set)
+
+    def summary(self) -> dict:
+        quantiles = np.percentile(self.latencies_ms, [50, 99])
+        return {"case": self.name, "p50_ms": round(float(quantiles[0]), 2), "p99_ms": round(float(quantiles[1]), 2),
+                "rows_min": min(self.rows), "rows_max": max(self.rows),
+                "recall_at_10": round(float(np.mean(self.recalls)), 4), "plan": "+".join(sorted(self.plans))}
+
+
+def timed(function):
+    started = time.perf_counter()
+    value = function()
+    return value, (time.perf_counter() - started) * 1000
+
+
+def build(conn, model, chunks: int, rng: np.random.Generator) -> dict:
+    centres = rng.normal(size=(200, model.dimensions))
+    maker = SentenceMaker(rng)
+    built = {}
+    for name, size in (("main", chunks), ("other", chunks // 9)):
+        started = time.perf_counter()
+        vectors = clustered_vectors(rng, centres, size)
+        texts = [maker.text(WORDS_PER_CHUNK) for _ in range(size)]
+        documents = max(1, size // CHUNKS_PER_DOCUMENT)
+        collection_id = add_synthetic_collection(
+            conn, model, name, vectors, documents=documents, texts=texts,
+            metadata=lambda number: {"bucket": number % 1000, "year": 2000 + number % 25})
+        loaded = time.perf_counter() - started
+        print(f"{name}: {size:,} chunks over {documents:,} documents loaded in {loaded:.0f}s", flush=True)
+        buckets = (np.arange(size) // -(-size // documents)) % 1000
+        built[name] = {"id": collection_id, "vectors": vectors, "texts": texts, "buckets": buckets, "load_s": loaded}
+    started = time.perf_counter()
+    report = ensure_hnsw_index(conn, model, m=16, ef_construction=64, parallel_workers=2)
+    print(f"HNSW indexes: {report.partitions} partitions, {report.vectors:,} vectors, "
+          f"{report.size_bytes / 1e6:.0f} MB in {time.perf_counter() - started:.0f}s", flush=True)
+    conn.execute("VACUUM ANALYZE")
+    built["index_build_s"] = report.seconds
+    built["maker"] = maker
+    return built
+
+
+def bare_setup(conn, collection: dict, model) -> None:
+    """A bare filter column beside the same vectors: (content_hash, bucket) with a btree."""
+    conn.execute("DROP TABLE IF EXISTS bare_meta")
+    conn.execute("CREATE TABLE bare_meta (content_hash bytea PRIMARY KEY, bucket integer NOT NULL)")
+    conn.execute("""INSERT INTO bare_meta
+                    SELECT c.content_hash, (d.metadata ->> 'bucket')::int FROM chunks c JOIN documents d ON d.id = c.document_id
+                    WHERE c.collection_id = %s""", (collection["id"],))
+    conn.execute("CREATE INDEX ON bare_meta (bucket)")
+    conn.execute("ANALYZE bare_meta")
+
+
+def bare_queries(partition: str) -> dict[str, sql.Composable]:
+    table = sql.Identifier(partition)
+    return {
+        "hnsw": sql.SQL("SELECT v.content_hash FROM {} v ORDER BY v.embedding <=> %(q)s LIMIT %(k)s").format(table),
+        "hnsw+filter": sql.SQL(
+            "SELECT v.content_hash FROM {} v JOIN bare_meta b ON b.content_hash = v.content_hash"
+            " WHERE b.bucket = ANY(%(buckets)s) ORDER BY v.embedding <=> %(q)s LIMIT %(k)s").format(table),
+        "btree+exact": sql.SQL(
+            "SELECT content_hash FROM (SELECT v.content_hash, v.embedding <=> %(q)s AS distance"
+            " FROM bare_meta b JOIN {} v ON v.content_hash = b.content_hash AND v.collection_id = %(collection_id)s"
+            " WHERE b.bucket = ANY(%(buckets)s) OFFSET 0) s ORDER BY distance LIMIT %(k)s").format(table),
+    }
+
+
+def exact_truth(vectors: np.ndarray, normalised: np.ndarray, query: np.ndarray, allowed: np.ndarray | None) -> list[int]:
+    similarity = normalised @ (query / np.linalg.norm(query))
+    if allowed is not None:
+        similarity = np.where(allowed, similarity, -np.inf)
+    top = np.argpartition(-similarity, K)[:K]
+    return [int(i) for i in top[np.argsort(-similarity[top])] if np.isfinite(similarity[i])]
+
+
+def run_size(url: str, chunks: int, queries: int, settings) -> dict:
+    rng = np.random.default_rng(chunks)
+    with db.connect(url, vectors=False, autocommit=True) as conn:
+        migrations.migrate(conn)
+        model = models.register_default(conn, DEFAULT_MODEL_NAME)
+    results: list[dict] = []
+    with db.connect(url, autocommit=True) as conn:
+        built = build(conn, model, chunks, rng)
+        main = built["main"]
+        bare_setup(conn, main, model)
+        fusion = Fusion(postings_per_term=settings.lexical_postings_per_term, rescore=settings.lexical_rescore)
+        options = dict(exact_max_rows=settings.exact_search_max_rows, ef_search=settings.hnsw_ef_search,
+                       max_scan_tuples=settings.hnsw_max_scan_tuples, fusion=fusion)
+        for name in ("main", "other"):
+            collection = built[name]
+            ids = [row["id"] for row in conn.execute(
+                "SELECT id FROM chunks WHERE collection_id = %s ORDER BY id", (collection["id"],))]
+            collection["position"] = {chunk_id: position for position, chunk_id in enumerate(ids)}
+            collection["hashes"] = {row["content_hash"]: collection["position"][row["id"]] for row in conn.execute(
+                "SELECT id, content_hash FROM chunks WHERE collection_id = %s", (collection["id"],))}
+            collection["normalised"] = collection["vectors"] / np.linalg.norm(collection["vectors"], axis=1, keepdims=True)
+        query_vectors = clustered_vectors(rng, rng.normal(size=(200, model.dimensions)) * 0 + built["main"]["vectors"][
+            rng.integers(0, len(main["vectors"]), 200)], queries)
+        questions = [built["maker"].question(main["texts"][i]) for i in rng.integers(0, len(main["texts"]), queries)]
+
+        def llamapg_case(label, collection, *, mode="vector", filters=None, allowed=None):
+            case = Case(label)
+            for query, question in zip(query_vectors, questions):
+                result, ms = timed(lambda: retrieve(conn, model, collection["id"], query, K, mode=mode, question=question,
+                                                    filters=filters, **options))
+                case.latencies_ms.append(ms)
+                case.rows.append(len(result.sources))
+                case.plans.add(result.plan + ("+fallback" if result.fallback else ""))
+                found = [collection["position"][s.chunk_id] for s in result.sources]
+                if mode == "vector":
+                    truth = exact_truth(collection["vectors"], collection["normalised"], query, allowed)
+                else:
+                    reference = retrieve(conn, model, collection["id"], query, K, mode=mode, question=question,
+                                         filters=filters, plan="exact", **options)
+                    truth = [collection["position"][s.chunk_id] for s in reference.sources]
+                case.recalls.append(len(set(found) & set(truth)) / max(1, len(truth)))
+            return case.summary()
+
+        def bare_case(label, collection, statement, *, buckets=None, allowed=None, hnsw=True):
+            case = Case(label)
+            partition = model.partition(collection["id"])
+            for query in query_vectors:
+                params = {"q": query, "k": K, "buckets": buckets, "collection_id": collection["id"]}
+
+                def run():
+                    with conn.transaction():
+                        if hnsw:
+                            apply_settings(conn, plan_settings("hnsw", K, settings.hnsw_ef_search,
+                                                               max_scan_tuples=settings.hnsw_max_scan_tuples))
+                        return conn.execute(bare_queries(partition)[statement], params).fetchall()
+                rows, ms = timed(run)
+                case.latencies_ms.append(ms)
+                case.rows.append(len(rows))
+                case.plans.add(statement)
+                truth = exact_truth(collection["vectors"], collection["normalised"], query, allowed)
+                case.recalls.append(len({collection["hashes"][r["content_hash"]] for r in rows} & set(truth)) / len(truth))
+            return case.summary()
+
+        size = f"{len(main['vectors']):,}"
+        other = built["other"]
+        cases = [
+            ("vector, unfiltered", llamapg_case(f"vector {size}", main),
+             [bare_case("bare hnsw", main, "hnsw")]),
+            (f"vector, other collection ({len(other['vectors']):,}, 10% of the table)", llamapg_case("vector", other),
+             [bare_case("bare hnsw", other, "hnsw")]),
+        ]
+        for label, (filters, predicate) in FILTERS.items():
+            allowed = predicate(main["buckets"])
+            buckets = [int(b) for b in range(1000) if predicate(b)]
+            cases.append((f"vector, filter {label} ({int(allowed.sum()):,} chunks)",
+                          llamapg_case("vector", main, filters=filters, allowed=allowed),
+                          [bare_case("bare btree+exact", main, "btree+exact", buckets=buckets, allowed=allowed, hnsw=False),
+                           bare_case("bare hnsw+filter", main, "hnsw+filter", buckets=buckets, allowed=allowed)]))
+        cases.append(("lexical, unfiltered", llamapg_case("lexical", main, mode="lexical"), []))
+        cases.append(("lexical, filter 1%", llamapg_case("lexical", main, mode="lexical", filters=FILTERS["1%"][0]), []))
+        cases.append(("hybrid, unfiltered", llamapg_case("hybrid", main, mode="hybrid"), []))
+        cases.append(("hybrid, filter 10%", llamapg_case("hybrid", main, mode="hybrid", filters=FILTERS["10% (range)"][0]), []))
+
+        print(f"\n{size} chunks in `main` ({len(main['vectors']) + len(other['vectors']):,} in the table), k={K}, "
+              f"{queries} queries per case; recall@10 against exact search\n")
+        header = f"{'case':<52} {'p50 ms':>8} {'p99 ms':>8} {'rows':>7} {'recall':>7}  plan"
+        print(header)
+        print("-" * len(header))
+        for title, ours, baselines in cases:
+            print(f"{title:<52} {ours['p50_ms']:>8.2f} {ours['p99_ms']:>8.2f} "
+                  f"{ours['rows_min']:>3}-{ours['rows_max']:<3} {ours['recall_at_10']:>7.3f}  {ours['plan']}")
+            for bare in baselines:
+                print(f"{'  ' + bare['case']:<52} {bare['p50_ms']:>8.2f} {bare['p99_ms']:>8.2f} "
+                      f"{bare['rows_min']:>3}-{bare['rows_max']:<3} {bare['recall_at_10']:>7.3f}")
+            results.append({"case": title, "llamapg": ours, "bare": baselines})
+    return {"chunks": chunks, "load_s": round(main["load_s"], 1), "index_build_s": round(built["index_build_s"], 1),
+            "cases": results}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=50_000, help="vectors in the table")
-    parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--chunks", type=int, action="append", help="chunks in the searched collection (repeatable)")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
-
     settings = get_settings()
     maintenance = db.server_url(settings)
     url = db._with_database(maintenance, SCRATCH)
-    with db.connect(maintenance, autocommit=True, vectors=False) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
-    db.ensure_database(url, maintenance)
-    try:
-        with db.connect(url, vectors=False, autocommit=True) as conn:
-            migrations.migrate(conn)
-            model = models.register_default(conn, DEFAULT_MODEL_NAME)
-        with db.connect(url, autocommit=True) as conn:
-            run(conn, model, args)
-    finally:
+    report = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}",
+              "sizes": []}
+    for chunks in args.chunks or [100_000, 1_000_000]:
         with db.connect(maintenance, autocommit=True, vectors=False) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
-
-
-def run(conn, model, args) -> None:
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(200, model.dimensions))
-    sizes = {"1%": args.rows // 100, "10%": args.rows // 10}
-    rest = args.rows - sum(sizes.values())
-    sizes["89%"] = rest
-    started = time.perf_counter()
-    ids = {}
-    for label, size in sizes.items():
-        ids[label] = add_synthetic_collection(conn, model, f"slice-{label.rstrip('%')}", clustered_vectors(rng, centres, size))
-    print(f"loaded {args.rows} vectors in {time.perf_counter() - started:.1f}s")
-    report = ensure_hnsw_index(conn, model, m=16, ef_construction=64)
-    print(f"HNSW index {report.action} in {report.seconds:.1f}s ({report.size_bytes / 1e6:.0f} MB)")
-    conn.execute("ANALYZE")
-
-    queries = clustered_vectors(rng, centres, args.queries)
-    print(f"\nk={args.k}, {args.queries} queries per row; recall is against the exact scan\n")
-    print(f"{'collection':>12} {'rows':>7} {'plan':>6} {'median ms':>10} {'p90 ms':>8} {'recall@k':>9} {'rows returned':>14}")
-    for label in sizes:
-        truth = [
-            [s.chunk_id for s in retrieve(conn, model, ids[label], q, args.k, plan="exact").sources] for q in queries
-        ]
-        for plan in ["exact", "hnsw"]:
-            latencies, recalls, returned = [], [], []
-            for query, expected in zip(queries, truth):
-                t0 = time.perf_counter()
-                found = retrieve(conn, model, ids[label], query, args.k, plan=plan).sources
-                latencies.append((time.perf_counter() - t0) * 1000)
-                returned.append(len(found))
-                recalls.append(len({s.chunk_id for s in found} & set(expected)) / len(expected))
-            p90 = statistics.quantiles(latencies, n=10)[-1]
-            print(f"{label:>12} {sizes[label]:>7} {plan:>6} {statistics.median(latencies):>10.1f} {p90:>8.1f} "
-                  f"{statistics.mean(recalls):>9.3f} {min(returned):>6}-{max(returned)}")
+        db.ensure_database(url, maintenance)
+        try:
+            report["sizes"].append(run_size(url, chunks, args.queries, settings))
+        finally:
+            with db.connect(maintenance, autocommit=True, vectors=False) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=2)
 
 
 if __name__ == "__main__":

@@ -121,13 +121,15 @@ def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: i
     chunked = result.metadata.get("chunks", {})
     vectors = result.metadata.get("embeddings", {})
     index = result.metadata.get("hnsw_index", {})
+    index_state = (f"index built in {vectors['index_build_s']}s" if vectors.get("index_built")
+                   else f"indexes {index.get('action', '?')}")
     click.echo(
         f"\ncollection {collection}: {documents.get('documents_seen', 0)} documents "
         f"({documents.get('documents_new', 0)} new, {documents.get('documents_changed', 0)} changed, "
         f"{documents.get('documents_skipped', 0)} unchanged, {documents.get('documents_failed', 0)} failed, "
         f"{documents.get('documents_removed', 0)} removed); "
         f"{chunked.get('chunks_written', 0)} chunks written, {vectors.get('vectors_written', 0)} vectors "
-        f"({result.model}); index {index.get('action', '?')}"
+        f"({result.model}); {index_state}"
     )
     failures = documents.get("failures")
     if failures and failures != "none":

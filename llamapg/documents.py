@@ -7,7 +7,7 @@ from datetime import datetime
 
 import psycopg
 
-from llamapg import lexical, queries
+from llamapg import queries
 from llamapg.models import EmbeddingModel
 
 
@@ -61,6 +61,4 @@ def promote_ready(conn: psycopg.Connection, collection_id: int, model: Embedding
                 "UPDATE documents SET status = 'ready', error = NULL, updated_at = now() WHERE id = %s",
                 (document_id,),
             )
-    if ready:
-        lexical.refresh_stats(conn, collection_id)
     return len(ready), promoted

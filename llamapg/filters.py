@@ -2,10 +2,16 @@
 
 A filter maps a metadata key to a value (equality), `{"in": [...]}`, or a range with any of
 `gt`, `gte`, `lt`, `lte` over numbers or ISO dates (`2024-05-01`, `2024-05-01T12:00:00Z`).
+
+Each key becomes a semi-join on `document_fields`, the typed projection of documents' metadata
+(sql/migrations/0005_scale.sql): equality and `in` use its btree on the JSON value, number ranges
+the one on `number`, date ranges the one on `string`. The planner estimates each from column
+statistics, where `jsonb_typeof(...) AND (...)::numeric` over the metadata was estimated at 1 row.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +19,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# Filters are bounded: each key is a join and each value a bound parameter (PostgreSQL takes 65,535).
+MAX_FILTER_KEYS = 32
+MAX_IN_VALUES = 1000
 
 
 class FilterError(ValueError):
@@ -31,53 +40,64 @@ def _iso_date(key: str, value: str) -> str:
     return value
 
 
-def compile_filters(filters: dict[str, Any] | None, alias: str = "d") -> tuple[sql.Composable, dict[str, Any]]:
-    """An `AND ...` fragment over `<alias>.metadata` and its parameters (empty when no filters)."""
+def _range_clause(key: str, name: str, operator: str, bound: Any, params: dict[str, Any]) -> sql.Composable:
+    placeholder = sql.Placeholder(f"{name}_{operator}")
+    if _is_number(bound):
+        if not math.isfinite(bound):
+            raise FilterError(f"filter {key!r}: {operator} takes a finite number")
+        params[f"{name}_{operator}"] = bound
+        column = sql.SQL("f.number")
+    elif isinstance(bound, str):
+        # ISO dates and timestamps order correctly as text.
+        params[f"{name}_{operator}"] = _iso_date(key, bound)
+        column = sql.SQL("f.string")
+    else:
+        raise FilterError(f"filter {key!r}: {operator} takes a number or an ISO date, got {bound!r}")
+    return sql.SQL("{} {} {}").format(column, sql.SQL(RANGE_OPERATORS[operator]), placeholder)
+
+
+def compile_filters(filters: dict[str, Any] | None, chunk_alias: str = "c") -> tuple[sql.Composable, dict[str, Any]]:
+    """An `AND ...` fragment over `<chunk_alias>.document_id` and its parameters (empty when no filters).
+
+    The fragment uses the statement's `%(collection_id)s` parameter.
+    """
     if not filters:
         return sql.SQL(""), {}
+    if len(filters) > MAX_FILTER_KEYS:
+        raise FilterError(f"at most {MAX_FILTER_KEYS} filter keys are allowed, got {len(filters)}")
     clauses: list[sql.Composable] = []
     params: dict[str, Any] = {}
-    metadata = sql.SQL("{}.metadata").format(sql.Identifier(alias))
     for position, (key, condition) in enumerate(sorted(filters.items())):
         if not key or len(key) > 200:
             raise FilterError(f"invalid filter key {key!r}")
         name = f"filter_{position}"
         params[f"{name}_key"] = key
-        field = sql.SQL("{} -> {}").format(metadata, sql.Placeholder(f"{name}_key"))
-        text = sql.SQL("{} ->> {}").format(metadata, sql.Placeholder(f"{name}_key"))
+        conditions: list[sql.Composable] = []
         if not isinstance(condition, dict):
             if isinstance(condition, (list, tuple)):
                 raise FilterError(f"filter {key!r}: use {{\"in\": [...]}} to match any of several values")
             params[f"{name}_value"] = Jsonb(condition)
-            clauses.append(sql.SQL("{} = {}").format(field, sql.Placeholder(f"{name}_value")))
-            continue
-        unknown = set(condition) - set(RANGE_OPERATORS) - {"in"}
-        if unknown or not condition:
-            raise FilterError(
-                f"filter {key!r}: unknown operator(s) {', '.join(sorted(unknown)) or '(none given)'}; "
-                "use a value, {\"in\": [...]}, or gt/gte/lt/lte"
-            )
-        if "in" in condition:
-            values = condition["in"]
-            if not isinstance(values, list) or not values:
-                raise FilterError(f"filter {key!r}: \"in\" takes a non-empty list")
-            params[f"{name}_in"] = [Jsonb(v) for v in values]
-            clauses.append(sql.SQL("{} = ANY({}::jsonb[])").format(field, sql.Placeholder(f"{name}_in")))
-        for operator, symbol in RANGE_OPERATORS.items():
-            if operator not in condition:
-                continue
-            bound = condition[operator]
-            placeholder = sql.Placeholder(f"{name}_{operator}")
-            if _is_number(bound):
-                params[f"{name}_{operator}"] = bound
-                # Rows whose value is not a number are excluded rather than failing the cast.
-                clauses.append(sql.SQL("(jsonb_typeof({field}) = 'number' AND ({text})::numeric {op} {value})").format(
-                    field=field, text=text, op=sql.SQL(symbol), value=placeholder))
-            elif isinstance(bound, str):
-                params[f"{name}_{operator}"] = _iso_date(key, bound)
-                # ISO dates and timestamps order correctly as text.
-                clauses.append(sql.SQL("(jsonb_typeof({field}) = 'string' AND {text} {op} {value})").format(
-                    field=field, text=text, op=sql.SQL(symbol), value=placeholder))
-            else:
-                raise FilterError(f"filter {key!r}: {operator} takes a number or an ISO date, got {bound!r}")
+            conditions.append(sql.SQL("f.value = {}").format(sql.Placeholder(f"{name}_value")))
+        else:
+            unknown = set(condition) - set(RANGE_OPERATORS) - {"in"}
+            if unknown or not condition:
+                raise FilterError(
+                    f"filter {key!r}: unknown operator(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                    "use a value, {\"in\": [...]}, or gt/gte/lt/lte"
+                )
+            if "in" in condition:
+                values = condition["in"]
+                if not isinstance(values, list) or not values:
+                    raise FilterError(f"filter {key!r}: \"in\" takes a non-empty list")
+                if len(values) > MAX_IN_VALUES:
+                    raise FilterError(f"filter {key!r}: \"in\" takes at most {MAX_IN_VALUES} values, got {len(values)}")
+                params[f"{name}_in"] = [Jsonb(v) for v in values]
+                conditions.append(sql.SQL("f.value = ANY({}::jsonb[])").format(sql.Placeholder(f"{name}_in")))
+            conditions += [_range_clause(key, name, operator, condition[operator], params)
+                           for operator in RANGE_OPERATORS if operator in condition]
+        clauses.append(sql.SQL(
+            "{chunk}.document_id IN (SELECT f.document_id FROM document_fields f"
+            " WHERE f.collection_id = %(collection_id)s AND f.key = {key} AND {conditions})"
+        ).format(chunk=sql.Identifier(chunk_alias), key=sql.Placeholder(f"{name}_key"),
+                 conditions=sql.SQL(" AND ").join(conditions)))
     return sql.SQL(" AND ").join([sql.SQL(""), *clauses]), params

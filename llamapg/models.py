@@ -31,11 +31,16 @@ class EmbeddingModel:
 
     @property
     def vectors_table(self) -> str:
+        """The model's table, partitioned by collection (sql/migrations/0005_scale.sql)."""
         return f"vectors_{self.id}"
 
-    @property
-    def hnsw_index_name(self) -> str:
-        return f"vectors_{self.id}_hnsw"
+    def partition(self, collection_id: int) -> str:
+        """The table of one collection's vectors: its own HNSW index, so that one collection's recall
+        never depends on the size of the others."""
+        return f"vectors_{self.id}_{collection_id}"
+
+    def hnsw_index_name(self, collection_id: int) -> str:
+        return f"{self.partition(collection_id)}_hnsw"
 
 
 _COLUMNS = "id, name, provider, model, dimensions, max_input_tokens, base_url, status, checks"
@@ -73,13 +78,14 @@ def register(
         (name, provider, model, dimensions, max_input_tokens, base_url),
     ).fetchone()
     registered = _from_row(row)
-    conn.execute(
-        sql.SQL(sql_text("models/create_vectors_table")).format(
-            vectors=sql.Identifier(registered.vectors_table),
-            dimensions=sql.Literal(int(dimensions)),
-        )
-    )
+    conn.execute(sql_text("models/create_vectors_table"), {"model_id": registered.id, "dimensions": dimensions})
     return registered
+
+
+def ensure_partition(conn: psycopg.Connection, model: EmbeddingModel, collection_id: int) -> str:
+    """Create the collection's partition of the model's vectors if it does not exist; its name."""
+    return conn.execute(sql_text("models/vector_partition"),
+                        {"model_id": model.id, "collection_id": collection_id}).fetchone()["partition"]
 
 
 def find(conn: psycopg.Connection, name: str) -> EmbeddingModel | None:

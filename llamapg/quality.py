@@ -7,7 +7,8 @@ import psycopg
 
 from llamapg import queries
 from llamapg.models import EmbeddingModel
-from llamapg.retrieval import hnsw_index_ready
+from llamapg.indexes import hnsw_index_ready
+from llamapg.retrieval import apply_settings, plan_settings
 
 RECALL_TARGET = 0.95
 
@@ -49,18 +50,18 @@ def hnsw_recall(
     conn: psycopg.Connection, model: EmbeddingModel, *, k: int = 10, sample: int = 50, ef_search: int = 100
 ) -> tuple[float, int]:
     """Mean recall@k of the HNSW index against exact search, with stored vectors as queries."""
-    probes = [row["embedding"] for row in conn.execute(
-        queries.load("checks/sample_vectors", vectors=model.vectors_table), {"sample": sample})]
+    probes = conn.execute(queries.load("checks/sample_vectors", vectors=model.vectors_table), {"sample": sample}).fetchall()
     if not probes:
         return 1.0, 0
     exact_sql = queries.load("checks/nearest_exact", vectors=model.vectors_table)
     hnsw_sql = queries.load("checks/nearest_hnsw", vectors=model.vectors_table)
     recalls = []
     for probe in probes:
-        query = {"query": probe, "k": k}
+        # Each probe is searched within its own collection: its partition and that partition's index.
+        query = {"query": probe["embedding"], "collection_id": probe["collection_id"], "k": k}
         truth = {row["content_hash"] for row in conn.execute(exact_sql, query)}
         with conn.transaction():
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(ef_search, k)),))
+            apply_settings(conn, plan_settings("hnsw", k, ef_search, iterative_scan="off"))
             found = {row["content_hash"] for row in conn.execute(hnsw_sql, query)}
         recalls.append(len(truth & found) / len(truth))
     return float(np.mean(recalls)), len(probes)
@@ -73,7 +74,7 @@ def readiness(conn: psycopg.Connection, model: EmbeddingModel) -> list[str]:
     for row in incomplete:
         problems.append(f"collection {row['collection']}: {row['embedded']}/{row['chunks']} chunks embedded")
     if not hnsw_index_ready(conn, model):
-        problems.append("no valid HNSW index (materialize hnsw_index)")
+        problems.append("no valid HNSW index on every collection (materialize hnsw_index)")
     recall = (model.checks or {}).get("recall_at_10")
     if recall is None:
         problems.append("the index recall check has not run")

@@ -95,6 +95,7 @@ class RagEngine:
             rrf_k=self.settings.rrf_k, vector_weight=self.settings.rrf_vector_weight,
             lexical_weight=self.settings.rrf_lexical_weight, candidates=self.settings.hybrid_candidates,
             k1=self.settings.bm25_k1, b=self.settings.bm25_b,
+            postings_per_term=self.settings.lexical_postings_per_term, rescore=self.settings.lexical_rescore,
         )
 
     def count_tokens(self, text: str) -> int:
@@ -135,7 +136,7 @@ class RagEngine:
         result = retrieve(
             conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
             plan=plan, exact_max_rows=self.settings.exact_search_max_rows, ef_search=self.settings.hnsw_ef_search,
-            filters=filters, min_similarity=min_similarity, explain=debug,
+            max_scan_tuples=self.settings.hnsw_max_scan_tuples, filters=filters, min_similarity=min_similarity, explain=debug,
             mode=mode, question=question, language=target.language, fusion=self.fusion,
         )
         timings = {"embed": _ms(embedded - started), "retrieve": _ms(result.seconds)}
@@ -154,6 +155,8 @@ class RagEngine:
                     "plan": result.plan,
                     "index_used": result.index_used,
                     "collection_chunks": result.collection_chunks,
+                    "matches": result.matches,
+                    "fallback": result.fallback,
                     "settings": result.settings,
                     "filters": filters or {},
                     "min_similarity": min_similarity,

@@ -1,9 +1,11 @@
-"""Vector retrieval with the plan chosen here, not by the planner.
+"""Retrieval with the plan chosen here, from the request's own filter, not by the planner.
 
-pgvector's HNSW index filters after its scan, so a selective collection filter can return fewer
-than k rows; iterative scans fix the count but not the recall. Small collections are therefore
-searched exactly (complete, and faster on a small slice); large ones through HNSW with an
-iterative scan.
+pgvector's HNSW index filters after its scan, so a selective filter can return fewer than k rows;
+iterative scans fix the count only up to hnsw.max_scan_tuples. So the plan follows how many live
+chunks the request matches (counted no further than the exact plan's limit, through indexes):
+few, an exact scan of exactly those (complete, and fast on a small set); many, the HNSW index of
+the collection's own partition with an iterative scan, completed by the exact plan whenever it
+still comes back short. Every request returns min(k, matches) rows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from llamapg.models import EmbeddingModel
 
 Plan = Literal["auto", "exact", "hnsw"]
 Mode = Literal["vector", "lexical", "hybrid"]
+# How BM25 finds its hits under each plan (sql/lexical/hits_*.sql).
+LEXICAL_HITS = {"exact": "lexical/hits_exact", "hnsw": "lexical/hits_postings"}
+# With filters the postings read per term are filtered after reading: read more of each list.
+FILTERED_POSTINGS_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,10 @@ class Fusion:
     candidates: int = 100
     k1: float = 1.2
     b: float = 0.75
+    # BM25 on the index plan: postings read per query term (impact order), and how many of the
+    # chunks read are then scored exactly (at least the number of candidates asked for).
+    postings_per_term: int = 1000
+    rescore: int = 300
 
 
 @dataclass(frozen=True)
@@ -66,43 +76,69 @@ class Retrieval:
     settings: dict[str, str] = field(default_factory=dict)
     index_used: bool | None = None
     mode: str = "vector"
+    # Live chunks matching the filters, counted up to the exact plan's limit (None without filters).
+    matches: int | None = None
+    # The HNSW scan came back short and the exact plan completed the answer.
+    fallback: bool = False
 
 
-def index_status(conn: psycopg.Connection, index: str) -> dict | None:
-    """{name, valid, options, size_bytes} of an index, or None when it does not exist."""
-    return conn.execute(queries.load("index/hnsw_status"), {"index": index}).fetchone()
+@dataclass(frozen=True)
+class CollectionState:
+    chunks: int
+    index_ready: bool
+    matches: int
 
 
-def hnsw_index_ready(conn: psycopg.Connection, model: EmbeddingModel) -> bool:
-    row = index_status(conn, model.hnsw_index_name)
-    return bool(row and row["valid"])
+def collection_state(
+    conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filter_sql: sql.Composable,
+    filter_params: dict, count_limit: int,
+) -> CollectionState:
+    """Live chunks, index validity and (with filters) matching chunks up to `count_limit`, in one round trip."""
+    matches = (queries.load("retrieval/count_matches", fragments={"filters": filter_sql})
+               if filter_params else sql.SQL("NULL::bigint"))
+    row = conn.execute(
+        queries.load("retrieval/collection_state", fragments={"matches": matches}),
+        {"collection_id": collection_id, "index": model.hnsw_index_name(collection_id),
+         "count_limit": count_limit, **filter_params},
+    ).fetchone()
+    chunks = row["chunks"]
+    return CollectionState(chunks, row["index_ready"], chunks if row["matches"] is None else row["matches"])
 
 
-def choose_plan(collection_chunks: int, index_ready: bool, exact_max_rows: int) -> str:
-    if not index_ready or collection_chunks <= exact_max_rows:
+def choose_plan(matches: int, index_ready: bool, exact_max_rows: int) -> str:
+    """Exact when the request matches few chunks (or there is no index yet); HNSW otherwise."""
+    if not index_ready or matches <= exact_max_rows:
         return "exact"
     return "hnsw"
 
 
-def plan_settings(plan: str, k: int, ef_search: int, iterative_scan: str = "relaxed_order") -> dict[str, str]:
+def plan_settings(plan: str, k: int, ef_search: int, iterative_scan: str = "relaxed_order",
+                  max_scan_tuples: int = 20_000) -> dict[str, str]:
     """Session settings, LOCAL to the query's transaction, that make the chosen plan the one that runs.
 
-    For HNSW: ef_search of at least k; an iterative scan so the collection filter, applied after
-    the index scan, still yields k rows; and sorting disabled, so the planner cannot trade the
-    index scan for a sort of the collection's slice.
+    Always: custom plans, so that the collection's partition is chosen when the statement is
+    planned (a prepared statement's generic plan would carry every partition).
+    For HNSW: ef_search of at least k; an iterative scan so that the metadata filters, applied
+    after the index scan, still yield k rows, up to max_scan_tuples; and sorting disabled, so that
+    the planner cannot trade the index scan for a sort of the collection.
     """
-    if plan != "hnsw":
-        return {}
-    return {
-        "hnsw.ef_search": str(max(ef_search, k)),
-        "hnsw.iterative_scan": iterative_scan,
-        "enable_sort": "off",
-    }
+    settings = {"plan_cache_mode": "force_custom_plan"}
+    if plan == "hnsw":
+        settings.update({
+            "hnsw.ef_search": str(max(ef_search, k)),
+            "hnsw.iterative_scan": iterative_scan,
+            "hnsw.max_scan_tuples": str(max_scan_tuples),
+            "enable_sort": "off",
+        })
+    return settings
 
 
 def apply_settings(conn: psycopg.Connection, settings: dict[str, str]) -> None:
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+    """One round trip for all of them."""
+    if not settings:
+        return
+    calls = sql.SQL(", ").join(sql.SQL("set_config(%s, %s, true)") for _ in settings)
+    conn.execute(sql.SQL("SELECT ") + calls, [part for pair in settings.items() for part in pair])
 
 
 def build_query(
@@ -124,7 +160,10 @@ def build_query(
     filter_sql, filter_params = compile_filters(filters)
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
-    lexical = queries.load("lexical/candidates", fragments={"filters": filter_sql})
+    filtered = (queries.load("lexical/filter_hits", fragments={"filters": filter_sql})
+                if filter_params else sql.SQL(""))
+    hits = queries.load(LEXICAL_HITS[plan], fragments={"filters": filter_sql, "filtered": filtered})
+    lexical = queries.load("lexical/candidates", fragments={"hits": hits})
     statement = queries.load(f"retrieval/{mode}", fragments={"candidates": candidates, "lexical": lexical},
                              vectors=model.vectors_table)
     params = {
@@ -142,6 +181,8 @@ def build_query(
         "rrf_k": fusion.rrf_k,
         "vector_weight": fusion.vector_weight,
         "lexical_weight": fusion.lexical_weight,
+        "postings_per_term": fusion.postings_per_term * (FILTERED_POSTINGS_FACTOR if filter_params else 1),
+        "rescore": max(fusion.rescore, k, fusion.candidates if mode == "hybrid" else 0),
         **filter_params,
     }
     return statement, params
@@ -157,6 +198,7 @@ def retrieve(
     plan: Plan = "auto",
     exact_max_rows: int = 5_000,
     ef_search: int = 100,
+    max_scan_tuples: int = 20_000,
     filters: dict | None = None,
     min_similarity: float | None = None,
     explain: bool = False,
@@ -165,7 +207,7 @@ def retrieve(
     language: str = "english",
     fusion: Fusion = Fusion(),
 ) -> Retrieval:
-    """The k nearest live chunks of the collection that pass the metadata filters and threshold.
+    """The k best live chunks of the collection that pass the metadata filters and threshold.
 
     With `explain`, the query's plan is read first to report whether the HNSW index is used.
     Raises FilterError for a filter that cannot be applied.
@@ -175,25 +217,36 @@ def retrieve(
         raise ValueError(
             f"query vector has {len(query_vector)} dimensions, model {model.name} has {model.dimensions}"
         )
-    size = conn.execute(queries.load("retrieval/collection_size"), {"collection_id": collection_id}).fetchone()
-    chunks = size["chunks"]
+    filter_sql, filter_params = compile_filters(filters)
+    state = collection_state(conn, model, collection_id, filter_sql, filter_params, exact_max_rows + 1)
     if plan == "auto":
-        plan = choose_plan(chunks, hnsw_index_ready(conn, model), exact_max_rows)
-    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity,
-                                    mode=mode, question=question, language=language, fusion=fusion)
-    settings = plan_settings(plan, params["n"], ef_search) if mode != "lexical" else {}
+        plan = choose_plan(state.matches, state.index_ready, exact_max_rows)
+    options = dict(mode=mode, question=question, language=language, fusion=fusion)
+    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity, **options)
+    # Lexical mode reads no vectors: it takes none of the HNSW plan's settings.
+    settings = plan_settings("exact" if mode == "lexical" else plan, params["n"], ef_search,
+                             max_scan_tuples=max_scan_tuples)
     index_used = None
     with conn.transaction():
         # LOCAL settings end with this transaction and never leak into pooled connections.
         apply_settings(conn, settings)
         if explain:
             plan_rows = conn.execute(sql.SQL("EXPLAIN ") + statement, params).fetchall()
-            index_used = any(model.hnsw_index_name in row["QUERY PLAN"] for row in plan_rows)
+            index_used = any(model.hnsw_index_name(collection_id) in row["QUERY PLAN"] for row in plan_rows)
         rows = conn.execute(statement, params).fetchall()
+    fallback = plan == "hnsw" and mode != "lexical" and len(rows) < min(k, state.matches)
+    if fallback:
+        # The index scan stopped (max_scan_tuples) before k rows passed the filters: complete exactly.
+        statement, params = build_query("exact", model, query_vector, collection_id, k, filters, min_similarity,
+                                        **options)
+        with conn.transaction():
+            apply_settings(conn, plan_settings("exact", k, ef_search))
+            rows = conn.execute(statement, params).fetchall()
     sources = [Source(**{**row, **{key: _float(row[key]) for key in ("similarity", "lexical_score", "score")}})
                for row in rows]
-    effective_ef = int(settings["hnsw.ef_search"]) if settings else None
-    return Retrieval(sources, plan, chunks, effective_ef, time.perf_counter() - started, settings, index_used, mode)
+    effective_ef = int(settings["hnsw.ef_search"]) if "hnsw.ef_search" in settings else None
+    return Retrieval(sources, plan, state.chunks, effective_ef, time.perf_counter() - started, settings, index_used,
+                     mode, None if not filter_params else state.matches, fallback)
 
 
 def _float(value) -> float | None:

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     hybrid_candidates: int = 100
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    # BM25 on large slices reads each query term's postings top-first, at most this many per term:
+    # the work per query is bounded however many chunks share a common word (docs/performance.md).
+    lexical_postings_per_term: int = 1000
+    # ... of which the best (by their partial score) are scored exactly over every query term.
+    lexical_rescore: int = 300
 
     # Reranking, off unless configured: a local cross-encoder directory, or an HTTP /rerank endpoint.
     reranker_model_path: Path | None = None
@@ -84,9 +89,12 @@ class Settings(BaseSettings):
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 100
-    # Collections with at most this many vectors are searched exactly: an exact scan of a
-    # small slice is both faster and perfectly recalled, while HNSW filters after its scan.
+    # Requests matching at most this many live chunks (collection and metadata filters) are searched
+    # exactly: an exact scan of a small set is both faster and perfectly recalled, while HNSW filters
+    # after its scan. Measured by `make benchmark` (docs/performance.md).
     exact_search_max_rows: int = 5_000
+    # How far an HNSW iterative scan may read before the exact plan completes a short answer.
+    hnsw_max_scan_tuples: int = 20_000
 
     # Directories whose sub-folders are collections, watched by the Dagster sensor (comma-separated).
     watch_roots: str = ""

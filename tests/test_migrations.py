@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llamapg import db, migrations, models
+from llamapg import collections, db, migrations, models
 
 
 def test_migrate_is_idempotent_and_recorded(conn):
@@ -23,17 +23,29 @@ def test_fresh_database_is_migrated_from_nothing(pg_server):
         assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()["extversion"]
 
 
-def test_registering_a_model_creates_its_narrow_vector_table(conn):
-    model = models.register(conn, "wide", provider="openai", model="text-embedding-3-small",
-                            dimensions=1536, max_input_tokens=8191)
-    columns = conn.execute(
+def vector_columns(conn, table: str) -> list[dict]:
+    return conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attstorage FROM pg_attribute a"
         " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        (model.vectors_table,),
+        (table,),
     ).fetchall()
+
+
+def test_registering_a_model_creates_its_narrow_vector_table_partitioned_by_collection(conn):
+    model = models.register(conn, "wide", provider="openai", model="text-embedding-3-small",
+                            dimensions=1536, max_input_tokens=8191)
+    columns = vector_columns(conn, model.vectors_table)
     assert [(c["attname"], c["type"]) for c in columns] == [
-        ("content_hash", "bytea"), ("embedding", "vector(1536)"), ("created_at", "timestamp with time zone")]
-    assert next(c for c in columns if c["attname"] == "embedding")["attstorage"] == "p"  # PLAIN: kept in line
+        ("collection_id", "bigint"), ("content_hash", "bytea"), ("embedding", "vector(1536)"),
+        ("created_at", "timestamp with time zone")]
+    assert conn.execute("SELECT relkind FROM pg_class WHERE relname = %s",
+                        (model.vectors_table,)).fetchone()["relkind"] == "p"
+    collection = collections.register(conn, "manuals", None)
+    partition = models.ensure_partition(conn, model, collection.id)
+    assert partition == model.partition(collection.id)
+    assert models.ensure_partition(conn, model, collection.id) == partition  # idempotent
+    stored = {c["attname"]: c["attstorage"] for c in vector_columns(conn, partition)}
+    assert stored["embedding"] == "p"  # PLAIN: kept in line, in every partition
     assert models.register(conn, "wide", provider="openai", model="text-embedding-3-small",
                            dimensions=1536, max_input_tokens=8191) == model
     with pytest.raises(ValueError, match="different specification"):

@@ -43,7 +43,9 @@ def test_asset_graph_ingests_a_collection(conn, instance, docs):
     assert counts["documents"] == 4
     assert counts["chunks"] == metadata["chunks"]["chunks_written"] > 0
     assert counts["vectors"] == metadata["embeddings"]["vectors_written"] == counts["chunks"]
-    assert metadata["hnsw_index"]["action"] == "built"
+    # The collection's index is built by the embeddings run once its first load is in.
+    assert metadata["embeddings"]["index_built"] is True
+    assert metadata["hnsw_index"]["action"] == "up to date" and metadata["hnsw_index"]["partitions"] == 1
     statuses = {row["status"] for row in conn.execute("SELECT status FROM documents")}
     assert statuses == {"ready"}
     pdf_chunk = conn.execute(
@@ -69,6 +71,7 @@ def test_rematerializing_adds_no_rows(conn, instance, docs):
     assert again["raw_documents"]["documents_skipped"] == 4
     assert "chunks" not in again  # nothing changed, so no materialization to trigger embedding runs
     assert again["embeddings"]["vectors_written"] == 0
+    assert again["embeddings"]["index_built"] is False
     assert again["hnsw_index"]["action"] == "up to date"
 
 

@@ -1,5 +1,6 @@
-"""Retrieval plans against a real pgvector: the HNSW query uses the index, and a small collection
-inside a large table still gets k rows."""
+"""Retrieval plans against a real pgvector: the plan follows the request's filter, each collection
+searches its own partition and index, every request returns min(k, matches) rows, and BM25 over
+postings agrees with exact BM25."""
 
 from __future__ import annotations
 
@@ -7,35 +8,40 @@ import numpy as np
 import pytest
 from psycopg import sql
 
-from assets.index.hnsw import ensure_hnsw_index
-from benchmarks.synthetic import add_synthetic_collection
+from benchmarks.synthetic import SentenceMaker, add_synthetic_collection, clustered_vectors
 from llamapg import models
-from llamapg.retrieval import apply_settings, build_query, choose_plan, plan_settings, retrieve
+from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
+from llamapg.indexes import ensure_hnsw_index
+from llamapg.retrieval import Fusion, apply_settings, build_query, choose_plan, plan_settings, retrieve
 
 DIMENSIONS = 384
+DOCUMENTS = 300
+
+
+def bucket_metadata(number: int) -> dict:
+    return {"bucket": number % 100, "year": 2000 + number % 25, "day": f"2024-01-{1 + number % 28:02d}"}
 
 
 @pytest.fixture
 def big_and_small(conn):
-    """3,000 chunks in one collection, 10 in another whose vectors lie far from the query's."""
+    """3,000 chunks over 300 documents in one collection (metadata: bucket 0-99, year, day), and 10
+    in another whose vectors lie far from the query's."""
     rng = np.random.default_rng(7)
-    big = rng.normal(size=(3000, DIMENSIONS)).astype(np.float32)
+    big = clustered_vectors(rng, rng.normal(size=(30, DIMENSIONS)), 3000)
     query = big[:50].mean(axis=0)
-    # The small collection points away from the query, so none of it is among the HNSW scan's
-    # first candidates: exactly the case where post-filtering comes back short.
     small = (-query + rng.normal(scale=0.5, size=(10, DIMENSIONS))).astype(np.float32)
     model = models.get(conn, "all-minilm-l6-v2")
-    big_id = add_synthetic_collection(conn, model, "big", big)
+    big_id = add_synthetic_collection(conn, model, "big", big, documents=DOCUMENTS, metadata=bucket_metadata)
     small_id = add_synthetic_collection(conn, model, "small", small)
     ensure_hnsw_index(conn, model, m=16, ef_construction=64)
     conn.execute("ANALYZE")
-    return model, big_id, small_id, query, small
+    return model, big_id, small_id, query, small, big
 
 
 def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, explain: bool = False,
-             ef_search: int = 10, iterative_scan: str = "relaxed_order") -> list[dict]:
+             ef_search: int = 10, iterative_scan: str = "relaxed_order", filters=None) -> list[dict]:
     """The retrieval SQL with exactly the settings `retrieve` uses for the plan."""
-    statement, params = build_query(plan, model, query, collection_id, 5)
+    statement, params = build_query(plan, model, query, collection_id, 5, filters)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
     with conn.transaction():
@@ -47,46 +53,203 @@ def plan_text(rows: list[dict]) -> str:
     return "\n".join(row["QUERY PLAN"] for row in rows)
 
 
+def exact_ids(big: np.ndarray, query: np.ndarray, first_chunk_id: int, allowed: np.ndarray, k: int) -> list[int]:
+    similarity = big @ query / (np.linalg.norm(big, axis=1) * np.linalg.norm(query))
+    order = [i for i in np.argsort(-similarity) if allowed[i]]
+    return [first_chunk_id + int(i) for i in order[:k]]
+
+
 @pytest.mark.parametrize("collection", ["big", "small"])
-def test_hnsw_query_uses_the_index_and_exact_query_does_not(conn, big_and_small, collection):
-    model, big_id, small_id, query, _ = big_and_small
+def test_hnsw_query_uses_the_collections_own_index_and_exact_query_does_not(conn, big_and_small, collection):
+    model, big_id, small_id, query, *_ = big_and_small
     collection_id = big_id if collection == "big" else small_id
+    other_id = small_id if collection == "big" else big_id
     hnsw_plan = plan_text(run_plan(conn, "hnsw", model, collection_id, query, explain=True))
     exact_plan = plan_text(run_plan(conn, "exact", model, collection_id, query, explain=True))
-    assert f"Index Scan using {model.hnsw_index_name}" in hnsw_plan, hnsw_plan
-    assert model.hnsw_index_name not in exact_plan, exact_plan
+    assert f"Index Scan using {model.hnsw_index_name(collection_id)}" in hnsw_plan, hnsw_plan
+    assert model.partition(other_id) not in hnsw_plan  # the other collection is pruned away
+    assert "hnsw" not in exact_plan, exact_plan
 
 
 @pytest.mark.parametrize("plan", ["exact", "hnsw"])
-def test_small_collection_in_large_table_returns_k_rows(conn, big_and_small, plan):
-    model, _, small_id, query, small = big_and_small
+def test_small_collection_beside_a_large_one_returns_k_rows(conn, big_and_small, plan):
+    model, _, small_id, query, small, _ = big_and_small
     result = retrieve(conn, model, small_id, query, 5, plan=plan, ef_search=10)
-    assert result.plan == plan
+    assert result.plan == plan and not result.fallback
     assert len(result.sources) == 5
-    assert {s.source for s in result.sources} == {"small.txt"}
+    assert {s.source for s in result.sources} == {"small/0.txt"}
     similarities = [s.similarity for s in result.sources]
-    assert similarities == sorted(similarities, reverse=True)
-    # The exact scan's answer is the ground truth.
     expected = small @ query / (np.linalg.norm(small, axis=1) * np.linalg.norm(query))
-    if plan == "exact":
-        assert np.allclose(similarities, np.sort(expected)[::-1][:5], atol=1e-5)
+    # Its own partition: even the approximate plan finds exactly the true nearest.
+    assert np.allclose(similarities, np.sort(expected)[::-1][:5], atol=1e-5)
 
 
-def test_plain_hnsw_scan_comes_back_short_without_iterative_scan(conn, big_and_small):
+def test_plain_hnsw_scan_with_a_selective_filter_comes_back_short(conn, big_and_small):
     """Why the plan is routed: with the filter applied after a plain HNSW scan, rows go missing."""
-    model, _, small_id, query, _ = big_and_small
-    rows = run_plan(conn, "hnsw", model, small_id, query, iterative_scan="off")
+    model, big_id, _, query, *_ = big_and_small
+    rows = run_plan(conn, "hnsw", model, big_id, query, iterative_scan="off", filters={"bucket": 7})
     assert len(rows) < 5
 
 
-def test_auto_plan_is_exact_for_small_collections_and_hnsw_for_large(conn, big_and_small):
-    model, big_id, small_id, query, _ = big_and_small
+@pytest.mark.parametrize("filters, selected", [
+    ({"bucket": 7}, lambda doc: doc % 100 == 7),
+    ({"bucket": {"in": [1, 2, 3]}}, lambda doc: doc % 100 in (1, 2, 3)),
+    ({"year": {"gte": 2020}}, lambda doc: 2000 + doc % 25 >= 2020),
+    ({"day": {"lt": "2024-01-04"}, "bucket": {"lte": 50}}, lambda doc: 1 + doc % 28 < 4 and doc % 100 <= 50),
+])
+def test_filtered_requests_choose_their_plan_from_the_matches_and_are_complete(conn, big_and_small, filters, selected):
+    model, big_id, _, query, _, big = big_and_small
+    first = conn.execute("SELECT min(id) AS id FROM chunks WHERE collection_id = %s", (big_id,)).fetchone()["id"]
+    per_document = len(big) // DOCUMENTS
+    allowed = np.array([selected(i // per_document) for i in range(len(big))])
+    matches = int(allowed.sum())
+    for exact_max_rows in (matches, matches - 1):  # at the limit: exact; above it: HNSW
+        result = retrieve(conn, model, big_id, query, 10, filters=filters, exact_max_rows=exact_max_rows)
+        assert result.plan == ("exact" if exact_max_rows >= matches else "hnsw")
+        assert result.matches == min(matches, exact_max_rows + 1)
+        assert len(result.sources) == min(10, matches)
+        found = [s.chunk_id for s in result.sources]
+        truth = exact_ids(big, query, first, allowed, 10)
+        assert len(set(found) & set(truth)) / len(truth) >= 0.9, (found, truth)
+        if result.plan == "exact":
+            assert found == truth
+
+
+def test_an_index_scan_that_stops_short_is_completed_exactly(conn, big_and_small):
+    model, big_id, _, query, *_ = big_and_small
+    result = retrieve(conn, model, big_id, query, 10, filters={"bucket": 7}, plan="hnsw", max_scan_tuples=20,
+                      ef_search=10)
+    assert result.fallback
+    assert len(result.sources) == 10  # 30 chunks match; the scan stopped after 20 tuples
+
+
+def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_small):
+    model, big_id, small_id, query, *_ = big_and_small
     assert retrieve(conn, model, small_id, query, 5, exact_max_rows=1000).plan == "exact"
     assert retrieve(conn, model, big_id, query, 5, exact_max_rows=1000).plan == "hnsw"
     assert choose_plan(10**6, index_ready=False, exact_max_rows=1000) == "exact"
+
+
+def test_range_filters_are_estimated_from_statistics(conn, big_and_small):
+    """The old `jsonb_typeof(...) AND (...)::numeric` form was estimated at 1 row."""
+    model, big_id, *_ = big_and_small
+    filter_sql, params = compile_filters({"year": {"gte": 2015}})
+    statement = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM chunks c WHERE c.collection_id = %(collection_id)s {}").format(filter_sql)
+    plan = conn.execute(statement, {**params, "collection_id": big_id}).fetchone()["QUERY PLAN"][0]["Plan"]
+    assert plan["Plan Rows"] > 100  # 1,200 chunks match
+
+
+def test_filters_are_bounded_with_a_clear_error():
+    with pytest.raises(FilterError, match=f"at most {MAX_FILTER_KEYS} filter keys"):
+        compile_filters({f"key{i}": i for i in range(MAX_FILTER_KEYS + 1)})
+    with pytest.raises(FilterError, match=f"at most {MAX_IN_VALUES} values"):
+        compile_filters({"bucket": {"in": list(range(MAX_IN_VALUES + 1))}})
+    with pytest.raises(FilterError, match="finite"):
+        compile_filters({"year": {"gt": float("nan")}})
 
 
 def test_wrong_dimension_query_vector_is_refused(conn, big_and_small):
     model, big_id, *_ = big_and_small
     with pytest.raises(ValueError, match="384"):
         retrieve(conn, model, big_id, np.zeros(12, dtype=np.float32), 5)
+
+
+@pytest.fixture
+def worded(conn):
+    """2,000 chunks of Zipf-distributed words over 200 documents, and questions taken from them."""
+    rng = np.random.default_rng(3)
+    maker = SentenceMaker(rng, vocabulary=3000)
+    texts = [maker.text(40) for _ in range(2000)]
+    model = models.get(conn, "all-minilm-l6-v2")
+    vectors = clustered_vectors(rng, rng.normal(size=(20, DIMENSIONS)), len(texts))
+    collection_id = add_synthetic_collection(conn, model, "worded", vectors, documents=200, texts=texts,
+                                             metadata=bucket_metadata)
+    ensure_hnsw_index(conn, model, m=16, ef_construction=64)
+    conn.execute("ANALYZE")
+    questions = [maker.question(texts[i]) for i in range(0, 2000, 100)]
+    return model, collection_id, questions, vectors
+
+
+def lexical_ids(conn, model, collection_id, question, *, plan, postings_per_term=1000, filters=None, k=10):
+    result = retrieve(conn, model, collection_id, np.zeros(DIMENSIONS, dtype=np.float32) + 0.1, k, plan=plan,
+                      mode="lexical", question=question, filters=filters,
+                      fusion=Fusion(postings_per_term=postings_per_term))
+    return [(s.chunk_id, round(s.lexical_score, 9)) for s in result.sources]
+
+
+def test_bm25_over_postings_equals_exact_bm25_when_the_budget_covers_the_lists(conn, worded):
+    model, collection_id, questions, _ = worded
+    for question in questions:
+        exact = lexical_ids(conn, model, collection_id, question, plan="exact")
+        assert len(exact) == 10
+        postings = lexical_ids(conn, model, collection_id, question, plan="hnsw", postings_per_term=10_000)
+        assert [score for _, score in postings] == [score for _, score in exact]
+        # Chunks tied on the last score may be broken either way (sums in another order).
+        last = exact[-1][1]
+        assert {c for c, s in postings if s > last} == {c for c, s in exact if s > last}
+
+
+def test_bm25_over_a_bounded_budget_keeps_the_top_results(conn, worded):
+    """Common words hold most lists; reading 200 postings per term still finds the best chunks."""
+    model, collection_id, questions, _ = worded
+    overlaps = []
+    for question in questions:
+        exact = {c for c, _ in lexical_ids(conn, model, collection_id, question, plan="exact")}
+        bounded = {c for c, _ in lexical_ids(conn, model, collection_id, question, plan="hnsw", postings_per_term=200)}
+        overlaps.append(len(exact & bounded) / 10)
+    assert np.mean(overlaps) >= 0.9, overlaps
+
+
+def test_filtered_bm25_returns_only_matching_chunks(conn, worded):
+    model, collection_id, questions, _ = worded
+    allowed = {row["id"] for row in conn.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.collection_id = %s AND (d.metadata ->> 'bucket')::int = 3", (collection_id,))}
+    for plan in ("exact", "hnsw"):
+        found = lexical_ids(conn, model, collection_id, questions[0], plan=plan, filters={"bucket": 3})
+        assert found and {c for c, _ in found} <= allowed
+
+
+def lexical_statistics(conn, collection_id: int) -> tuple:
+    stats = conn.execute("SELECT chunks, total_length FROM lexical_stats WHERE collection_id = %s",
+                         (collection_id,)).fetchone()
+    terms = conn.execute("SELECT lexeme, df FROM lexical_terms WHERE collection_id = %s ORDER BY lexeme",
+                         (collection_id,)).fetchall()
+    postings = conn.execute("SELECT count(*) AS n FROM lexical_postings WHERE collection_id = %s",
+                            (collection_id,)).fetchone()["n"]
+    return stats, terms, postings
+
+
+def recomputed_statistics(conn, collection_id: int) -> tuple:
+    stats = conn.execute(
+        "SELECT count(*) AS chunks, coalesce(sum(lexeme_count), 0) AS total_length FROM chunks"
+        " WHERE collection_id = %s AND NOT pending", (collection_id,)).fetchone()
+    terms = conn.execute(
+        "SELECT u.lexeme, count(*) AS df FROM chunks c CROSS JOIN LATERAL unnest(c.lexemes) u"
+        " WHERE c.collection_id = %s AND NOT c.pending GROUP BY u.lexeme ORDER BY u.lexeme", (collection_id,)).fetchall()
+    postings = conn.execute(
+        "SELECT count(*) AS n FROM chunks c CROSS JOIN LATERAL unnest(c.lexemes) u"
+        " WHERE c.collection_id = %s AND NOT c.pending", (collection_id,)).fetchone()["n"]
+    return stats, terms, postings
+
+
+def test_bm25_statistics_follow_inserts_swaps_and_deletes(conn, worded):
+    model, collection_id, _, _ = worded
+    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    document = conn.execute("SELECT min(document_id) AS id FROM chunks WHERE collection_id = %s",
+                            (collection_id,)).fetchone()["id"]
+    # A changed document: new pending chunks (not counted), then swapped in (counted, old ones gone).
+    conn.execute(
+        "INSERT INTO chunks (document_id, collection_id, ordinal, text, token_count, char_start, char_end,"
+        " content_hash, pending) VALUES (%s, %s, 0, 'lighthouse keepers trim wicks nightly', 5, 0, 10, '\\x01', true)",
+        (document, collection_id))
+    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    with conn.transaction():
+        conn.execute("DELETE FROM chunks WHERE document_id = %s AND NOT pending", (document,))
+        conn.execute("UPDATE chunks SET pending = false WHERE document_id = %s", (document,))
+    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    assert conn.execute("SELECT df FROM lexical_terms WHERE collection_id = %s AND lexeme = 'lighthous'",
+                        (collection_id,)).fetchone()["df"] == 1
+    conn.execute("DELETE FROM documents WHERE id IN (SELECT id FROM documents WHERE collection_id = %s LIMIT 20)",
+                 (collection_id,))
+    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)

@@ -79,6 +79,9 @@ def embeddings(context: dg.AssetExecutionContext, postgres: PostgresResource, em
             "orphan_vectors_removed": report.orphans_removed,
             "vectors_per_second": round(report.vectors_per_second, 1),
             "duration_s": round(report.seconds, 2),
+            # The collection's HNSW index is built here after its first load, then maintained.
+            "index_built": report.index is not None,
+            "index_build_s": round(report.index.seconds, 2) if report.index else 0.0,
         },
         check_results=[
             dg.AssetCheckResult(

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import psycopg
 
-from llamapg import documents, queries
+from llamapg import documents, models, queries
 from llamapg.embedders import Embedder
+from llamapg.indexes import IndexReport, ensure_partition_index, index_status
 from llamapg.models import EmbeddingModel
+from llamapg.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class EmbedReport:
     documents_promoted: int = 0
     orphans_removed: int = 0
     seconds: float = 0.0
+    index: IndexReport | None = None
 
     @property
     def vectors_per_second(self) -> float:
@@ -41,10 +44,16 @@ def embed_collection(
     batch_size: int = 64,
     logger: logging.Logger | None = None,
 ) -> EmbedReport:
-    """Embed missing texts in batches; each batch commits on its own, so a crash resumes where it stopped."""
+    """Embed missing texts in batches; each batch commits on its own, so a crash resumes where it stopped.
+
+    The collection's partition gets its HNSW index once its first load is in (building an index
+    over a bulk load is far faster than maintaining it row by row); later loads maintain it.
+    `conn` must be in autocommit mode.
+    """
     logger = logger or log
     started = time.perf_counter()
     report = EmbedReport()
+    models.ensure_partition(conn, model, collection_id)
     pending = conn.execute(
         queries.load("ingestion/pending_chunks", vectors=model.vectors_table), {"collection_id": collection_id}
     ).fetchone()
@@ -63,7 +72,7 @@ def embed_collection(
         "CREATE TEMP TABLE IF NOT EXISTS incoming_vectors (content_hash bytea, embedding vector)"
         " ON COMMIT DELETE ROWS"
     )
-    store = queries.load("ingestion/store_vectors", vectors=model.vectors_table)
+    store = queries.load("ingestion/store_vectors", vectors=model.partition(collection_id))
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         vectors = embedder.embed([row["text"] for row in batch])
@@ -74,7 +83,7 @@ def embed_collection(
                 copy.set_types(["bytea", "vector"])
                 for row, vector in zip(batch, vectors):
                     copy.write_row((row["content_hash"], vector))
-            conn.execute(store)
+            conn.execute(store, {"collection_id": collection_id})
         report.embedded += len(batch)
         report.tokens += sum(row["token_count"] for row in batch)
         elapsed = time.perf_counter() - started
@@ -85,7 +94,14 @@ def embed_collection(
     if model.status == "active":
         report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
     report.orphans_removed = conn.execute(
-        queries.load("ingestion/delete_orphan_vectors", vectors=model.vectors_table)
+        queries.load("ingestion/delete_orphan_vectors", vectors=model.partition(collection_id)),
+        {"collection_id": collection_id},
     ).rowcount
+    if index_status(conn, model.hnsw_index_name(collection_id)) is None:
+        settings = get_settings()
+        report.index = ensure_partition_index(conn, model, collection_id, m=settings.hnsw_m,
+                                              ef_construction=settings.hnsw_ef_construction)
+        logger.info("%s: HNSW index of the collection built over %d vectors in %.1fs",
+                    model.name, report.index.vectors, report.index.seconds)
     report.seconds = time.perf_counter() - started
     return report

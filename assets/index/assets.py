@@ -7,11 +7,10 @@ from typing import Optional
 import dagster as dg
 
 from assets.embeddings.assets import embeddings
-from assets.index.hnsw import ensure_hnsw_index
 from assets.partitions import each_model, model_partitions
 from assets.resources import PostgresResource
 from llamapg import models, quality
-from llamapg.retrieval import hnsw_index_ready
+from llamapg.indexes import ensure_hnsw_index, hnsw_index_ready
 from llamapg.settings import get_settings
 
 
@@ -33,8 +32,9 @@ class HnswConfig(dg.Config):
         dg.AssetCheckSpec("recall_at_10", asset="hnsw_index", blocking=True,
                           description=f"Recall@10 of the index against exact search is at least {quality.RECALL_TARGET}."),
     ],
-    description="The model's cosine HNSW index, built CONCURRENTLY so that reads and writes go on. "
-    "Kept as is when valid with the same parameters; rebuilt beside the old one otherwise.",
+    description="The model's cosine HNSW indexes, one per collection's partition, built CONCURRENTLY so "
+    "that reads and writes go on. Kept as is when valid with the same parameters; rebuilt beside the old "
+    "one otherwise.",
 )
 def hnsw_index(context: dg.AssetExecutionContext, config: HnswConfig, postgres: PostgresResource) -> dg.MaterializeResult:
     settings = get_settings()
@@ -50,13 +50,13 @@ def hnsw_index(context: dg.AssetExecutionContext, config: HnswConfig, postgres: 
         })
         activated = maybe_activate(conn, model, settings.auto_activate, context)
     context.log.info(
-        f"{model.name}: index {report.action} over {report.vectors} vectors "
+        f"{model.name}: {report.partitions} collection indexes ({report.action}) over {report.vectors} vectors "
         f"({report.size_bytes / 1e6:.1f} MB) in {report.seconds:.1f}s"
     )
     return dg.MaterializeResult(
         metadata={
-            "index": model.hnsw_index_name,
             "action": report.action,
+            "partitions": report.partitions,
             "vectors": report.vectors,
             "index_size": dg.MetadataValue.int(report.size_bytes),
             "index_size_mb": round(report.size_bytes / 1e6, 2),
@@ -66,7 +66,7 @@ def hnsw_index(context: dg.AssetExecutionContext, config: HnswConfig, postgres: 
             "activated": activated,
         },
         check_results=[
-            dg.AssetCheckResult(check_name="index_valid", passed=valid, metadata={"index": model.hnsw_index_name}),
+            dg.AssetCheckResult(check_name="index_valid", passed=valid, metadata={"partitions": report.partitions}),
             dg.AssetCheckResult(
                 check_name="recall_at_10",
                 passed=valid and recall >= quality.RECALL_TARGET,

@@ -9,7 +9,7 @@ from assets.ingestion.chunking import Chunker, check_chunk_size, chunk_documents
 from assets.ingestion.documents import sync_documents
 from assets.partitions import collection_partitions
 from assets.resources import PostgresResource
-from llamapg import collections, lexical, models, queries
+from llamapg import collections, models, queries
 from llamapg.embedders.local import load_tokenizer
 from llamapg.models import BUNDLED_MINILM
 from llamapg.settings import get_settings
@@ -30,8 +30,6 @@ def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource)
         if not roots:
             raise dg.Failure(f"collection {collection.name!r} has no source directory and no uploads")
         report = sync_documents(conn, collection, roots, logger=context.log)
-        if report.deleted or report.failed:
-            lexical.refresh_stats(conn, collection.id)  # removed chunks leave BM25's statistics
         counts = conn.execute(queries.load("ingestion/collection_counts"), {"collection_id": collection.id}).fetchone()
     context.log.info(
         f"{collection.name}: {report.seen} documents ({report.new} new, {report.changed} changed, "

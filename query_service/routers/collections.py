@@ -6,7 +6,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Query
 
 from llamapg import collections, models, quality, queries
-from llamapg.retrieval import hnsw_index_ready, index_status
+from llamapg.indexes import index_status
 from query_service.dependencies import get_connection
 from query_service.schemas import CollectionDetail, CollectionSummary, DocumentSummary, ModelCoverage
 
@@ -35,9 +35,9 @@ def get_collection(
         if model.status == "retired":
             continue
         _, embedded = quality.live_coverage(conn, model, collection.id)
-        index = index_status(conn, model.hnsw_index_name)
+        index = index_status(conn, model.hnsw_index_name(collection.id))
         coverage.append(ModelCoverage(
             name=model.name, status=model.status, dimensions=model.dimensions, chunks_embedded=embedded,
-            index_valid=hnsw_index_ready(conn, model), index_size_bytes=index["size_bytes"] if index else None,
+            index_valid=bool(index and index["valid"]), index_size_bytes=index["size_bytes"] if index else None,
         ))
     return CollectionDetail(**summary, models=coverage, documents_page=[DocumentSummary(**row) for row in page])

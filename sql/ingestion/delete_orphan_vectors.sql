@@ -1,4 +1,5 @@
--- Vectors whose text no chunk (live or pending, in any collection) has any more: what deleted or
+-- Vectors of the collection whose text no chunk (live or pending) has any more: what deleted or
 -- edited documents leave behind. Never returned by a query (retrieval joins chunks); removed for space.
 DELETE FROM {vectors} v
-WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.content_hash = v.content_hash)
+WHERE v.collection_id = %(collection_id)s
+  AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.collection_id = v.collection_id AND c.content_hash = v.content_hash)

@@ -7,5 +7,6 @@ WHERE d.collection_id = %(collection_id)s
   AND NOT EXISTS (
       SELECT 1 FROM chunks c
       WHERE c.document_id = d.id AND c.pending
-        AND NOT EXISTS (SELECT 1 FROM {vectors} v WHERE v.content_hash = c.content_hash)
+        AND NOT EXISTS (SELECT 1 FROM {vectors} v
+                        WHERE v.collection_id = c.collection_id AND v.content_hash = c.content_hash)
   )

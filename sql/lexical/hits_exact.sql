@@ -1,0 +1,7 @@
+-- Every matching live chunk's postings for the query's terms: one index probe per (chunk, term),
+-- so the cost is O(matching chunks x query terms), exact. Used when few chunks match.
+SELECT t.idf, p.chunk_id, p.tf, p.length
+FROM (SELECT c.id AS chunk_id FROM chunks c
+      WHERE c.collection_id = %(collection_id)s AND NOT c.pending {filters} OFFSET 0) matching
+JOIN lexical_postings p ON p.chunk_id = matching.chunk_id AND p.lexeme = ANY (ARRAY(SELECT lexeme FROM terms))
+JOIN terms t ON t.lexeme = p.lexeme
