@@ -36,13 +36,17 @@ class SentenceMaker:
         words = set()
         while len(words) < vocabulary:
             words.add("".join(rng.choice(syllables, size=rng.integers(2, 5))))
-        self.words = np.array(sorted(words))
+        self.words = rng.permutation(np.array(sorted(words)))  # frequency rank independent of spelling
         weights = 1.0 / np.arange(1, vocabulary + 1) ** 1.05
-        self.weights = weights / weights.sum()
+        self.cumulative = np.cumsum(weights / weights.sum())
         self.rng = rng
 
+    def texts(self, count: int, words: int) -> list[str]:
+        drawn = np.searchsorted(self.cumulative, self.rng.random((count, words)) * self.cumulative[-1])
+        return [" ".join(row) for row in self.words[drawn]]
+
     def text(self, words: int) -> str:
-        return " ".join(self.rng.choice(self.words, size=words, p=self.weights))
+        return self.texts(1, words)[0]
 
     def question(self, text: str, words: int = 8) -> str:
         """A question made of words of a chunk: lexical search has something to find."""

@@ -165,7 +165,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
     use_threads(settings.query_threads)
     try:
         with db.connection(prepare_database(settings)) as conn:
-            result = RagEngine(settings).answer(conn, Ask(question, collection, k), endpoint="cli")
+            result = RagEngine(settings).answer(db.SingleConnection(conn), Ask(question, collection, k), endpoint="cli")
     except (UnknownCollection, NoActiveModel) as exc:
         _fail(str(exc.args[0]))
     sources = result.search.retrieval.sources

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 import psycopg
 from psycopg.types.json import Jsonb
 
-from llamapg import collections, models
+from llamapg import collections, db, models
 from llamapg.evaluation import CHUNKS_PER_QUERY, BeirDataset, evaluate, load_beir
 from llamapg.rag import Ask, RagEngine
 
@@ -42,7 +42,7 @@ def run(
     model = models.get(conn, model_name) if model_name else None
 
     def search(question: str, mode: str) -> list[str]:
-        found = engine.search(conn, Ask(question, collection, CHUNKS_PER_QUERY, mode=mode, rerank=False), model=model)
+        found = engine.search(db.SingleConnection(conn), Ask(question, collection, CHUNKS_PER_QUERY, mode=mode, rerank=False), model=model)
         return [s.metadata.get("row_id", str(s.document_id)) for s in found.retrieval.sources]
 
     return evaluate(dataset, search, modes, progress)

@@ -56,11 +56,11 @@ def _range_clause(key: str, name: str, operator: str, bound: Any, params: dict[s
     return sql.SQL("{} {} {}").format(column, sql.SQL(RANGE_OPERATORS[operator]), placeholder)
 
 
-def compile_filters(filters: dict[str, Any] | None, chunk_alias: str = "c") -> tuple[sql.Composable, dict[str, Any]]:
-    """An `AND ...` fragment over `<chunk_alias>.document_id` and its parameters (empty when no filters).
-
-    The fragment uses the statement's `%(collection_id)s` parameter.
-    """
+def compile_filters(
+    filters: dict[str, Any] | None, document_id: sql.Composable = sql.SQL("c.document_id")
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """An `AND ...` fragment on the `document_id` column (a chunk's, by default) and its parameters
+    (empty when no filters). The fragment uses the statement's `%(collection_id)s` parameter."""
     if not filters:
         return sql.SQL(""), {}
     if len(filters) > MAX_FILTER_KEYS:
@@ -96,8 +96,8 @@ def compile_filters(filters: dict[str, Any] | None, chunk_alias: str = "c") -> t
             conditions += [_range_clause(key, name, operator, condition[operator], params)
                            for operator in RANGE_OPERATORS if operator in condition]
         clauses.append(sql.SQL(
-            "{chunk}.document_id IN (SELECT f.document_id FROM document_fields f"
+            "{document_id} IN (SELECT f.document_id FROM document_fields f"
             " WHERE f.collection_id = %(collection_id)s AND f.key = {key} AND {conditions})"
-        ).format(chunk=sql.Identifier(chunk_alias), key=sql.Placeholder(f"{name}_key"),
+        ).format(document_id=document_id, key=sql.Placeholder(f"{name}_key"),
                  conditions=sql.SQL(" AND ").join(conditions)))
     return sql.SQL(" AND ").join([sql.SQL(""), *clauses]), params

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import ContextManager, Iterator, Protocol
 
 import psycopg
 
 from llamapg import answering, collections, models, querylog
 from llamapg.context import ContextBlock, build_context, format_context
-from llamapg.embedders import Embedder, embedder_for
+from llamapg.embedders import embedder_for
+from llamapg.embedders.batching import QueryBatcher
 from llamapg.embedders.local import load_tokenizer
 from llamapg.models import BUNDLED_MINILM, EmbeddingModel
 from llamapg.prompts import PromptRegistry
@@ -81,32 +82,41 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
+class ConnectionSource(Protocol):
+    """A pool, or db.SingleConnection: the query path takes a connection only around its SQL."""
+
+    def connection(self, timeout: float | None = None) -> ContextManager[psycopg.Connection]: ...
+
+
 class RagEngine:
-    """Holds the loaded embedders (one per model, loaded once) and the prompt registry."""
+    """Holds the loaded embedders (one per model, loaded once, each behind a batcher that embeds
+    concurrent questions together) and the prompt registry.
+
+    Methods take a ConnectionSource and hold a connection only while they run SQL: never while a
+    question is embedded or an answer written, so that waiting requests cannot starve the ones
+    holding connections.
+    """
 
     def __init__(self, settings: Settings | None = None, prompts: PromptRegistry | None = None) -> None:
         self.settings = settings or get_settings()
         self.prompts = prompts or PromptRegistry(self.settings.prompts_file)
-        self._embedders: dict[str, Embedder] = {}
+        self._embedders: dict[str, QueryBatcher] = {}
         self._lock = threading.Lock()
         self._tokenizer = load_tokenizer(BUNDLED_MINILM)
         self.reranker: Reranker | None = reranker_from_settings(self.settings)
-        self.fusion = Fusion(
-            rrf_k=self.settings.rrf_k, vector_weight=self.settings.rrf_vector_weight,
-            lexical_weight=self.settings.rrf_lexical_weight, candidates=self.settings.hybrid_candidates,
-            k1=self.settings.bm25_k1, b=self.settings.bm25_b,
-            postings_per_term=self.settings.lexical_postings_per_term, rescore=self.settings.lexical_rescore,
-        )
+        self.fusion = Fusion.from_settings(self.settings)
 
     def count_tokens(self, text: str) -> int:
         """Context budgets are counted with the bundled MiniLM word pieces: offline and close enough
         to the chat model's own count to size a prompt."""
         return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def embedder(self, model: EmbeddingModel) -> Embedder:
+    def embedder(self, model: EmbeddingModel) -> QueryBatcher:
         with self._lock:
             if model.name not in self._embedders:
-                self._embedders[model.name] = embedder_for(model, self.settings)
+                self._embedders[model.name] = QueryBatcher(
+                    embedder_for(model, self.settings), max_batch=self.settings.query_batch_size,
+                    window_s=self.settings.query_batch_window_ms / 1000)
             return self._embedders[model.name]
 
     def active_model(self, conn: psycopg.Connection) -> EmbeddingModel:
@@ -121,24 +131,27 @@ class RagEngine:
         return model
 
     def search(
-        self, conn: psycopg.Connection, ask: Ask, *, plan: Plan = "auto", model: EmbeddingModel | None = None
+        self, source: ConnectionSource, ask: Ask, *, plan: Plan = "auto", model: EmbeddingModel | None = None
     ) -> SearchResult:
         """`model` overrides the active model (evaluating a model before its cutover)."""
         question, k, debug, filters, min_similarity = ask.question, ask.k, ask.debug, ask.filters, ask.min_similarity
-        target = collections.get(conn, ask.collection)
         mode = ask.mode or self.settings.retrieval_mode
         reranking = self.reranker is not None and ask.rerank is not False
-        # Read once: a query in flight during a model switch finishes on the model it started with.
-        model = model or self.active_model(conn)
+        with source.connection() as conn:
+            target = collections.get(conn, ask.collection)
+            # Read once: a query in flight during a model switch finishes on the model it started with.
+            model = model or self.active_model(conn)
         started = time.perf_counter()
         vector = self.embedder(model).embed_query(question)
         embedded = time.perf_counter()
-        result = retrieve(
-            conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
-            plan=plan, exact_max_rows=self.settings.exact_search_max_rows, ef_search=self.settings.hnsw_ef_search,
-            max_scan_tuples=self.settings.hnsw_max_scan_tuples, filters=filters, min_similarity=min_similarity, explain=debug,
-            mode=mode, question=question, language=target.language, fusion=self.fusion,
-        )
+        with source.connection() as conn:
+            result = retrieve(
+                conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
+                plan=plan, exact_max_rows=self.settings.exact_search_max_rows,
+                ef_search=self.settings.hnsw_ef_search, max_scan_tuples=self.settings.hnsw_max_scan_tuples,
+                filters=filters, min_similarity=min_similarity, explain=debug,
+                mode=mode, question=question, language=target.language, fusion=self.fusion,
+            )
         timings = {"embed": _ms(embedded - started), "retrieve": _ms(result.seconds)}
         candidates = list(result.sources)
         if reranking:
@@ -189,10 +202,10 @@ class RagEngine:
         # Stable: equal scores keep their retrieval order.
         return sorted(rescored, key=lambda s: -s.rerank_score)
 
-    def prepare(self, conn: psycopg.Connection, ask: Ask) -> PreparedAnswer:
+    def prepare(self, source: ConnectionSource, ask: Ask) -> PreparedAnswer:
         # The prompt is resolved first: an unknown name fails before any work is done.
         prompt_name, template = self.prompts.get(ask.prompt)
-        found = self.search(conn, ask)
+        found = self.search(source, ask)
         started = time.perf_counter()
         blocks, citations = build_context(found.retrieval.sources, self.settings.context_tokens, self.count_tokens)
         system, user = template.render(format_context(blocks), ask.question)
@@ -223,13 +236,15 @@ class RagEngine:
         else:
             yield answering.extractive_answer(prepared.ask.question, prepared.blocks)
 
-    def answer(self, conn: psycopg.Connection, ask: Ask, *, endpoint: str = "query") -> AnswerResult:
+    def answer(self, source: ConnectionSource, ask: Ask, *, endpoint: str = "query") -> AnswerResult:
         started = time.perf_counter()
-        prepared = self.prepare(conn, ask)
+        prepared = self.prepare(source, ask)
         generating = time.perf_counter()
         text = self.write(prepared)
         timings = self.finish(prepared, started, generating)
-        return AnswerResult(text, prepared, timings, self.log(conn, endpoint, prepared, timings, text))
+        with source.connection() as conn:
+            query_id = self.log(conn, endpoint, prepared, timings, text)
+        return AnswerResult(text, prepared, timings, query_id)
 
     @staticmethod
     def finish(prepared: PreparedAnswer, started: float, generating: float) -> dict[str, float]:

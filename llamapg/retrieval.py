@@ -43,8 +43,15 @@ class Fusion:
     b: float = 0.75
     # BM25 on the index plan: postings read per query term (impact order), and how many of the
     # chunks read are then scored exactly (at least the number of candidates asked for).
-    postings_per_term: int = 1000
-    rescore: int = 300
+    postings_per_term: int = 2000
+    rescore: int = 500
+
+    @classmethod
+    def from_settings(cls, settings) -> "Fusion":
+        return cls(rrf_k=settings.rrf_k, vector_weight=settings.rrf_vector_weight,
+                   lexical_weight=settings.rrf_lexical_weight, candidates=settings.hybrid_candidates,
+                   k1=settings.bm25_k1, b=settings.bm25_b, postings_per_term=settings.lexical_postings_per_term,
+                   rescore=settings.lexical_rescore)
 
 
 @dataclass(frozen=True)
@@ -90,12 +97,13 @@ class CollectionState:
 
 
 def collection_state(
-    conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filter_sql: sql.Composable,
-    filter_params: dict, count_limit: int,
+    conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filters: dict | None, count_limit: int
 ) -> CollectionState:
     """Live chunks, index validity and (with filters) matching chunks up to `count_limit`, in one round trip."""
-    matches = (queries.load("retrieval/count_matches", fragments={"filters": filter_sql})
-               if filter_params else sql.SQL("NULL::bigint"))
+    matches, filter_params = sql.SQL("NULL::bigint"), {}
+    if filters:
+        document_filters, filter_params = compile_filters(filters, document_id=sql.SQL("d.id"))
+        matches = queries.load("retrieval/count_matches", fragments={"document_filters": document_filters})
     row = conn.execute(
         queries.load("retrieval/collection_state", fragments={"matches": matches}),
         {"collection_id": collection_id, "index": model.hnsw_index_name(collection_id),
@@ -139,6 +147,16 @@ def apply_settings(conn: psycopg.Connection, settings: dict[str, str]) -> None:
         return
     calls = sql.SQL(", ").join(sql.SQL("set_config(%s, %s, true)") for _ in settings)
     conn.execute(sql.SQL("SELECT ") + calls, [part for pair in settings.items() for part in pair])
+
+
+def run_with_settings(conn: psycopg.Connection, statement: sql.Composable, params: dict,
+                      settings: dict[str, str]) -> list[dict]:
+    """The statement under LOCAL settings, which end with its transaction and never leak into a pooled
+    connection. Pipelined: BEGIN, the settings, the statement and COMMIT go in one round trip."""
+    with conn.pipeline(), conn.transaction():
+        apply_settings(conn, settings)
+        cursor = conn.execute(statement, params)
+    return cursor.fetchall()
 
 
 def build_query(
@@ -217,8 +235,8 @@ def retrieve(
         raise ValueError(
             f"query vector has {len(query_vector)} dimensions, model {model.name} has {model.dimensions}"
         )
-    filter_sql, filter_params = compile_filters(filters)
-    state = collection_state(conn, model, collection_id, filter_sql, filter_params, exact_max_rows + 1)
+    _, filter_params = compile_filters(filters)  # an invalid filter fails here, before any SQL
+    state = collection_state(conn, model, collection_id, filters, exact_max_rows + 1)
     if plan == "auto":
         plan = choose_plan(state.matches, state.index_ready, exact_max_rows)
     options = dict(mode=mode, question=question, language=language, fusion=fusion)
@@ -227,21 +245,18 @@ def retrieve(
     settings = plan_settings("exact" if mode == "lexical" else plan, params["n"], ef_search,
                              max_scan_tuples=max_scan_tuples)
     index_used = None
-    with conn.transaction():
-        # LOCAL settings end with this transaction and never leak into pooled connections.
-        apply_settings(conn, settings)
-        if explain:
+    if explain:
+        with conn.transaction():
+            apply_settings(conn, settings)
             plan_rows = conn.execute(sql.SQL("EXPLAIN ") + statement, params).fetchall()
-            index_used = any(model.hnsw_index_name(collection_id) in row["QUERY PLAN"] for row in plan_rows)
-        rows = conn.execute(statement, params).fetchall()
+        index_used = any(model.hnsw_index_name(collection_id) in row["QUERY PLAN"] for row in plan_rows)
+    rows = run_with_settings(conn, statement, params, settings)
     fallback = plan == "hnsw" and mode != "lexical" and len(rows) < min(k, state.matches)
     if fallback:
         # The index scan stopped (max_scan_tuples) before k rows passed the filters: complete exactly.
         statement, params = build_query("exact", model, query_vector, collection_id, k, filters, min_similarity,
                                         **options)
-        with conn.transaction():
-            apply_settings(conn, plan_settings("exact", k, ef_search))
-            rows = conn.execute(statement, params).fetchall()
+        rows = run_with_settings(conn, statement, params, plan_settings("exact", k, ef_search))
     sources = [Source(**{**row, **{key: _float(row[key]) for key in ("similarity", "lexical_score", "score")}})
                for row in rows]
     effective_ef = int(settings["hnsw.ef_search"]) if "hnsw.ef_search" in settings else None

@@ -1,11 +1,14 @@
-"""Shared per-request dependencies: a pooled connection and the RAG engine."""
+"""Shared per-request dependencies: the connection pool, the RAG engine and the settings.
+
+No dependency takes a connection: an endpoint takes one where it runs SQL, in its own thread, and
+gives it back before it embeds or writes an answer. (A dependency that took a pooled connection
+before the endpoint ran let threads waiting for a connection starve the threads holding one.)
+"""
 
 from __future__ import annotations
 
-from typing import Iterator
-
-import psycopg
 from fastapi import Request
+from psycopg_pool import ConnectionPool
 
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings
@@ -15,9 +18,8 @@ def get_engine(request: Request) -> RagEngine:
     return request.app.state.engine
 
 
-def get_connection(request: Request) -> Iterator[psycopg.Connection]:
-    with request.app.state.pool.connection() as conn:
-        yield conn
+def get_pool(request: Request) -> ConnectionPool:
+    return request.app.state.pool
 
 
 def get_settings(request: Request) -> Settings:

@@ -13,6 +13,7 @@ from llamapg.embedders.local import use_threads
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
+from query_service.backpressure import Backpressure
 from query_service.metrics import Metrics
 from query_service.routers import collections, documents, health, openai_compat, prompts, query
 
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.metrics.install(app)
     errors.install(app)
+    app.add_middleware(Backpressure, concurrency=settings.max_concurrent_requests,
+                       queue=settings.max_queued_requests, timeout_s=settings.queue_timeout_s)
     for router in (health, query, collections, documents, prompts, openai_compat):
         app.include_router(router.router)
     return app

@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
-import time
 
 import openai
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from llamapg import collections
 from llamapg.settings import REPO_ROOT, get_settings
 from query_service.main import create_app
 from tests.support.pipeline import materialize_collection
+from tests.support.server import serving
 
 ARTICLES = [
     # id, topic, year, published, text
@@ -220,18 +218,8 @@ def test_chat_timeout_is_504_with_sources(articles, chat_server, monkeypatch):
 
 @pytest.fixture
 def live_server(articles):
-    """The app on a real port, for clients that speak HTTP themselves."""
-    config = uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(get_settings())) as url:
+        yield url
 
 
 def test_openai_client_talks_to_a_collection(live_server):

@@ -159,7 +159,7 @@ def worded(conn):
     """2,000 chunks of Zipf-distributed words over 200 documents, and questions taken from them."""
     rng = np.random.default_rng(3)
     maker = SentenceMaker(rng, vocabulary=3000)
-    texts = [maker.text(40) for _ in range(2000)]
+    texts = maker.texts(2000, 40)
     model = models.get(conn, "all-minilm-l6-v2")
     vectors = clustered_vectors(rng, rng.normal(size=(20, DIMENSIONS)), len(texts))
     collection_id = add_synthetic_collection(conn, model, "worded", vectors, documents=200, texts=texts,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import psycopg
 from fastapi import APIRouter, Depends, Query
+from psycopg_pool import ConnectionPool
 
 from llamapg import collections, models, quality, queries
 from llamapg.indexes import index_status
-from query_service.dependencies import get_connection
+from query_service.dependencies import get_pool
 from query_service.schemas import CollectionDetail, CollectionSummary, DocumentSummary, ModelCoverage
 
 router = APIRouter(tags=["collections"])
 
 
 @router.get("/collections", response_model=list[CollectionSummary])
-def list_collections(conn: psycopg.Connection = Depends(get_connection)) -> list[CollectionSummary]:
-    rows = conn.execute(queries.load("collections/summaries"), {"name": None}).fetchall()
+def list_collections(pool: ConnectionPool = Depends(get_pool)) -> list[CollectionSummary]:
+    with pool.connection() as conn:
+        rows = conn.execute(queries.load("collections/summaries"), {"name": None}).fetchall()
     return [CollectionSummary(**row) for row in rows]
 
 
@@ -24,9 +25,14 @@ def get_collection(
     name: str,
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
-    conn: psycopg.Connection = Depends(get_connection),
+    pool: ConnectionPool = Depends(get_pool),
 ) -> CollectionDetail:
     """The collection's documents (paged), chunk counts, and each model's coverage and index."""
+    with pool.connection() as conn:
+        return _collection_detail(conn, name, limit, offset)
+
+
+def _collection_detail(conn, name: str, limit: int, offset: int) -> CollectionDetail:
     collection = collections.get(conn, name)
     summary = conn.execute(queries.load("collections/summaries"), {"name": name}).fetchone()
     page = conn.execute(queries.load("collections/documents_page"), {"name": name, "limit": limit, "offset": offset})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile, status
+from psycopg_pool import ConnectionPool
 
 from llamapg import collections, documents, uploads
 from llamapg.settings import Settings
-from query_service.dependencies import get_connection, get_settings
+from query_service.dependencies import get_pool, get_settings
 from query_service.schemas import DocumentOut, UploadedDocument, UploadResponse
 
 router = APIRouter(tags=["documents"])
@@ -38,7 +38,7 @@ def upload_documents(
     request: Request,
     files: list[UploadFile] = File(description="One or more documents."),
     metadata: str | None = Form(default=None, description="A JSON object stored on every uploaded document."),
-    conn: psycopg.Connection = Depends(get_connection),
+    pool: ConnectionPool = Depends(get_pool),
     settings: Settings = Depends(get_settings),
 ) -> UploadResponse:
     """Store the files in the collection's landing area (created if new); the pipeline's sensor
@@ -49,8 +49,9 @@ def upload_documents(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     extra = _metadata(metadata)
-    stored = [uploads.store(conn, settings, name, file_name, upload.file, extra) for file_name, upload in zip(names, files)]
-    conn.commit()
+    with pool.connection() as conn, conn.transaction():
+        stored = [uploads.store(conn, settings, name, file_name, upload.file, extra)
+                  for file_name, upload in zip(names, files)]
     return UploadResponse(
         collection=name,
         documents=[
@@ -67,8 +68,9 @@ def upload_documents(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, responses={404: {"description": "Unknown document"}})
-def get_document(document_id: int, conn: psycopg.Connection = Depends(get_connection)) -> DocumentOut:
-    found = documents.get(conn, document_id)
+def get_document(document_id: int, pool: ConnectionPool = Depends(get_pool)) -> DocumentOut:
+    with pool.connection() as conn:
+        found = documents.get(conn, document_id)
     return DocumentOut(**{**found.__dict__, "source": found.source_uri})
 
 
@@ -78,13 +80,14 @@ def get_document(document_id: int, conn: psycopg.Connection = Depends(get_connec
     responses={404: {"description": "Unknown document"}, 409: {"description": "Not an uploaded document"}},
 )
 def delete_document(
-    document_id: int, conn: psycopg.Connection = Depends(get_connection), settings: Settings = Depends(get_settings)
+    document_id: int, pool: ConnectionPool = Depends(get_pool), settings: Settings = Depends(get_settings)
 ) -> Response:
     """Delete an uploaded document with its file, chunks and search hits, at once."""
-    documents.get(conn, document_id)
-    if not uploads.delete(conn, settings, document_id):
+    with pool.connection() as conn:
+        documents.get(conn, document_id)
+        deleted = uploads.delete(conn, settings, document_id)
+    if not deleted:
         raise HTTPException(
             409, "this document comes from the collection's source directory: delete the file there instead"
         )
-    conn.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,16 +7,16 @@ import json
 import time
 from typing import Any, Iterator
 
-import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 
 from llamapg import collections
 from llamapg.answering import AnswerError
 from llamapg.collections import UnknownCollection
 from llamapg.rag import Ask, RagEngine
-from query_service.dependencies import get_connection, get_engine
+from query_service.dependencies import get_engine, get_pool
 from query_service.presenters import sources_out
 from query_service.streaming import Done, answer_stream
 
@@ -55,8 +55,9 @@ def _question(messages: list[ChatMessage]) -> str | None:
 
 
 @router.get("/models")
-def list_models(conn: psycopg.Connection = Depends(get_connection)) -> dict:
-    rows = conn.execute("SELECT name, created_at FROM collections ORDER BY name").fetchall()
+def list_models(pool: ConnectionPool = Depends(get_pool)) -> dict:
+    with pool.connection() as conn:
+        rows = conn.execute("SELECT name, created_at FROM collections ORDER BY name").fetchall()
     return {
         "object": "list",
         "data": [{"id": r["name"], "object": "model", "created": int(r["created_at"].timestamp()), "owned_by": "llamapg"}
@@ -68,7 +69,7 @@ def list_models(conn: psycopg.Connection = Depends(get_connection)) -> dict:
 def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
-    conn: psycopg.Connection = Depends(get_connection),
+    pool: ConnectionPool = Depends(get_pool),
     engine: RagEngine = Depends(get_engine),
 ):
     question = _question(body.messages)
@@ -76,7 +77,9 @@ def chat_completions(
         return openai_error(400, "no user message with text content", "invalid_request_error")
     if len(question) > 4000:
         return openai_error(400, "the question is longer than 4000 characters", "invalid_request_error")
-    if collections.find(conn, body.model) is None:
+    with pool.connection() as conn:
+        known = collections.find(conn, body.model) is not None
+    if not known:
         return openai_error(404, f"unknown model {body.model!r}: models are llamapg collections", "invalid_request_error",
                             "model_not_found")
     created = int(time.time())
@@ -84,10 +87,10 @@ def chat_completions(
         ask = Ask(question=question, collection=body.model, k=body.k)
         if body.stream:
             started = time.perf_counter()
-            prepared = engine.prepare(conn, ask)
+            prepared = engine.prepare(pool, ask)
             return StreamingResponse(_chunks(request, engine, prepared, created, started),
                                      media_type="text/event-stream")
-        result = engine.answer(conn, ask, endpoint="v1/chat/completions")
+        result = engine.answer(pool, ask, endpoint="v1/chat/completions")
     except UnknownCollection as exc:
         return openai_error(404, str(exc), "invalid_request_error", "model_not_found")
     except AnswerError as exc:

@@ -6,14 +6,14 @@ import json
 import time
 from typing import Iterator
 
-import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from psycopg_pool import ConnectionPool
 
 from llamapg import querylog
 from llamapg.answering import AnswerError, AnswerTimeout
 from llamapg.rag import Ask, PreparedAnswer, RagEngine
-from query_service.dependencies import get_connection, get_engine
+from query_service.dependencies import get_engine, get_pool
 from query_service.presenters import sources_out
 from query_service.schemas import (
     FeedbackRequest, FeedbackResponse, QueryRequest, QueryResponse, SearchRequest, SearchResponse,
@@ -28,7 +28,7 @@ ERRORS = {
 }
 
 # Plain `def` endpoints: FastAPI runs them in its thread pool, so embedding and SQL never block
-# the event loop.
+# the event loop. The engine takes a pooled connection only around its SQL.
 
 
 def _ask(body: SearchRequest) -> Ask:
@@ -39,11 +39,11 @@ def _ask(body: SearchRequest) -> Ask:
 def search(
     body: SearchRequest,
     request: Request,
-    conn: psycopg.Connection = Depends(get_connection),
+    pool: ConnectionPool = Depends(get_pool),
     engine: RagEngine = Depends(get_engine),
 ) -> SearchResponse:
     """Retrieval only: the k best chunks with their scores."""
-    found = engine.search(conn, _ask(body))
+    found = engine.search(pool, _ask(body))
     request.app.state.metrics.observe_stages(found.timings_ms)
     return SearchResponse(model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
                           sources=sources_out(found), timings_ms=found.timings_ms, trace=found.trace or None)
@@ -58,15 +58,15 @@ def search(
 def query(
     body: QueryRequest,
     request: Request,
-    conn: psycopg.Connection = Depends(get_connection),
+    pool: ConnectionPool = Depends(get_pool),
     engine: RagEngine = Depends(get_engine),
 ):
     """Answer with cited sources: [n] in the answer is the `citation` of a source."""
     if body.stream:
         started = time.perf_counter()
-        prepared = engine.prepare(conn, _ask(body))
+        prepared = engine.prepare(pool, _ask(body))
         return StreamingResponse(_events(request, engine, prepared, started), media_type="text/event-stream")
-    result = engine.answer(conn, _ask(body))
+    result = engine.answer(pool, _ask(body))
     request.app.state.metrics.observe_stages(result.timings_ms)
     found = result.search
     return QueryResponse(
@@ -99,8 +99,8 @@ def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, start
 
 
 @router.post("/feedback", response_model=FeedbackResponse, status_code=201, responses={404: {"description": "Unknown query"}})
-def feedback(body: FeedbackRequest, conn: psycopg.Connection = Depends(get_connection)) -> FeedbackResponse:
+def feedback(body: FeedbackRequest, pool: ConnectionPool = Depends(get_pool)) -> FeedbackResponse:
     """Rate an answer by its query_id, so that poor answers can be found and turned into eval cases."""
-    feedback_id = querylog.add_feedback(conn, body.query_id, body.rating, body.comment)
-    conn.commit()
+    with pool.connection() as conn:
+        feedback_id = querylog.add_feedback(conn, body.query_id, body.rating, body.comment)
     return FeedbackResponse(id=feedback_id)

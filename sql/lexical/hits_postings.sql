@@ -21,5 +21,9 @@ FROM (
     ORDER BY sum(bm25_term(t.idf, r.tf, r.length, st.avg_length, %(k1)s, %(b)s)) DESC, r.chunk_id
     LIMIT %(rescore)s
 ) best
-JOIN lexical_postings p ON p.chunk_id = best.chunk_id AND p.lexeme = ANY (ARRAY(SELECT lexeme FROM terms))
+CROSS JOIN LATERAL (
+    SELECT p.chunk_id, p.lexeme, p.tf, p.length FROM lexical_postings p
+    WHERE p.chunk_id = best.chunk_id AND p.lexeme = ANY (ARRAY(SELECT lexeme FROM terms))
+    OFFSET 0  -- kept a per-chunk probe: pulled up, it became a hash join over whole posting lists
+) p
 JOIN terms t ON t.lexeme = p.lexeme

@@ -19,7 +19,7 @@ SELECT c.id AS chunk_id, c.document_id, d.title, d.source_uri AS source, c.page,
 FROM fused f
 JOIN chunks c ON c.id = f.chunk_id
 JOIN documents d ON d.id = c.document_id
-LEFT JOIN {vectors} vec ON vec.collection_id = c.collection_id AND vec.content_hash = c.content_hash
+LEFT JOIN {vectors} vec ON vec.collection_id = %(collection_id)s AND vec.content_hash = c.content_hash
 WHERE 1 - (vec.embedding <=> %(query)s) >= 1 - %(max_distance)s OR vec.embedding IS NULL
 ORDER BY f.score DESC, c.id
 LIMIT %(k)s

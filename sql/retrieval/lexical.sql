@@ -7,7 +7,7 @@ SELECT c.id AS chunk_id, c.document_id, d.title, d.source_uri AS source, c.page,
 FROM best b
 JOIN chunks c ON c.id = b.chunk_id
 JOIN documents d ON d.id = c.document_id
-LEFT JOIN {vectors} v ON v.collection_id = c.collection_id AND v.content_hash = c.content_hash
+LEFT JOIN {vectors} v ON v.collection_id = %(collection_id)s AND v.content_hash = c.content_hash
 WHERE 1 - (v.embedding <=> %(query)s) >= 1 - %(max_distance)s OR v.embedding IS NULL
 ORDER BY b.bm25 DESC, c.id
 LIMIT %(k)s
