@@ -251,6 +251,24 @@ def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_na
         click.echo(f"wrote {json_path}")
 
 
+# ---------------------------------------------------------------- benchmarks
+BENCHMARKS = ("retrieval", "agreement", "load")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("part", type=click.Choice(BENCHMARKS))
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def bench(part: str, arguments: tuple[str, ...]) -> None:
+    """Run a benchmark from a source checkout: retrieval, agreement or load (`llamapg bench PART --help`)."""
+    import runpy
+
+    if not (REPO_ROOT / "benchmarks" / f"{part}.py").is_file():
+        _fail(f"benchmarks/{part}.py not found: benchmarks run from a source checkout of llamapg")
+    sys.path.insert(0, str(REPO_ROOT))
+    sys.argv = [f"llamapg bench {part}", *arguments]
+    runpy.run_module(f"benchmarks.{part}", run_name="__main__")
+
+
 # ---------------------------------------------------------------- services
 @main.command()
 @click.option("--host", default=None, help="Default LLAMAPG_API_HOST.")
