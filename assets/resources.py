@@ -42,6 +42,11 @@ class EmbedderResource(dg.ConfigurableResource):
     def resolved_batch_size(self) -> int:
         return self.batch_size or get_settings().embed_batch_size
 
+    @staticmethod
+    def requests_in_flight(model: EmbeddingModel) -> int:
+        """A local model uses every core for one batch; a remote server takes several at once."""
+        return 1 if model.provider == "local" else get_settings().embed_requests_in_flight
+
     def for_model(self, model: EmbeddingModel) -> Embedder:
         settings = get_settings()
         threads = self.threads if self.threads is not None else settings.embed_threads

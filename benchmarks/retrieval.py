@@ -91,7 +91,7 @@ def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool) -> di
         buckets = (np.arange(size) // -(-size // documents)) % 1000
         built[name] = {"id": collection_id, "vectors": vectors, "texts": texts, "buckets": buckets, "load_s": loaded}
     started = time.perf_counter()
-    report = ensure_hnsw_index(conn, model, m=16, ef_construction=64, parallel_workers=2)
+    report = ensure_hnsw_index(conn, model, m=16, ef_construction=64)
     print(f"HNSW indexes: {report.partitions} partitions, {report.vectors:,} vectors, "
           f"{report.size_bytes / 1e6:.0f} MB, {report.action} in {time.perf_counter() - started:.0f}s", flush=True)
     if not reuse:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from llamapg import queries
 from llamapg.models import EmbeddingModel
@@ -29,6 +30,29 @@ class Document:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class DocumentRow:
+    """A new or changed document as the pipeline and uploads record it."""
+
+    source_uri: str
+    content_hash: str
+    title: str | None
+    metadata: dict
+    status: str
+    error: str | None = None
+    page_count: int | None = None
+
+
+def upsert(conn: psycopg.Connection, collection_id: int, rows: list[DocumentRow]) -> dict[str, int]:
+    """Insert or update a batch of documents in one statement; their ids by source URI."""
+    if not rows:
+        return {}
+    columns = {name: [getattr(row, name) for row in rows] for name in DocumentRow.__dataclass_fields__}
+    columns["metadata"] = [Jsonb(value) for value in columns["metadata"]]
+    return {row["source_uri"]: row["id"] for row in conn.execute(
+        queries.load("ingestion/upsert_documents"), {"collection_id": collection_id, **columns})}
+
+
 def get(conn: psycopg.Connection, document_id: int) -> Document:
     row = conn.execute(queries.load("documents/get_document"), {"id": document_id}).fetchone()
     if row is None:
@@ -36,11 +60,13 @@ def get(conn: psycopg.Connection, document_id: int) -> Document:
     return Document(**row)
 
 
-def promote_ready(conn: psycopg.Connection, collection_id: int, model: EmbeddingModel) -> tuple[int, int]:
+def promote_ready(conn: psycopg.Connection, collection_id: int, model: EmbeddingModel,
+                  batch_size: int = 1000) -> tuple[int, int]:
     """Swap in the pending chunks of every document the active model has fully embedded.
 
-    Per document, in one transaction: its old chunks go, its pending chunks go live, and it is
-    marked ready. A query sees either the whole old version or the whole new one.
+    Set-wise, for up to `batch_size` documents per transaction: their old chunks go, their pending
+    chunks go live, and they are marked ready. Each document is swapped whole inside its batch's
+    transaction, so a query sees either the whole old version or the whole new one.
     Returns (documents, chunks) promoted.
     """
     ready = [
@@ -51,14 +77,14 @@ def promote_ready(conn: psycopg.Connection, collection_id: int, model: Embedding
         )
     ]
     promoted = 0
-    for document_id in ready:
+    for first in range(0, len(ready), batch_size):
+        ids = ready[first:first + batch_size]
         with conn.transaction():
-            conn.execute("DELETE FROM chunks WHERE document_id = %s AND NOT pending", (document_id,))
+            conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s) AND NOT pending", (ids,))
             promoted += conn.execute(
-                "UPDATE chunks SET pending = false WHERE document_id = %s AND pending", (document_id,)
+                "UPDATE chunks SET pending = false WHERE document_id = ANY(%s) AND pending", (ids,)
             ).rowcount
             conn.execute(
-                "UPDATE documents SET status = 'ready', error = NULL, updated_at = now() WHERE id = %s",
-                (document_id,),
+                "UPDATE documents SET status = 'ready', error = NULL, updated_at = now() WHERE id = ANY(%s)", (ids,)
             )
     return len(ready), promoted

@@ -14,6 +14,7 @@ import psycopg
 
 from llamapg import queries
 from llamapg.models import EmbeddingModel
+from llamapg.settings import get_settings
 
 
 @dataclass
@@ -45,12 +46,13 @@ def hnsw_index_ready(conn: psycopg.Connection, model: EmbeddingModel, collection
 
 def ensure_partition_index(
     conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, *, m: int, ef_construction: int,
-    maintenance_work_mem: str = "1GB", parallel_workers: int | None = None,
 ) -> IndexReport:
     """Create the partition's index, or rebuild it when invalid or built with other parameters.
 
     A rebuild creates the new index beside the old one and swaps names, so queries keep an index
-    throughout. `conn` must be in autocommit mode (CREATE INDEX CONCURRENTLY needs it).
+    throughout. The build gets LLAMAPG_HNSW_BUILD_MEMORY and LLAMAPG_HNSW_BUILD_WORKERS: a graph
+    that outgrows maintenance_work_mem is finished on disk, several times slower.
+    `conn` must be in autocommit mode (CREATE INDEX CONCURRENTLY needs it).
     """
     started = time.perf_counter()
     name = model.hnsw_index_name(collection_id)
@@ -60,9 +62,10 @@ def ensure_partition_index(
     if current and current["valid"] and set(current["options"]) == wanted:
         action = "up to date"
     else:
-        conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (maintenance_work_mem,))
-        if parallel_workers is not None:
-            conn.execute("SELECT set_config('max_parallel_maintenance_workers', %s, false)", (str(parallel_workers),))
+        settings = get_settings()
+        conn.execute("SELECT set_config('maintenance_work_mem', %s, false),"
+                     " set_config('max_parallel_maintenance_workers', %s, false)",
+                     (settings.hnsw_build_memory, str(settings.hnsw_build_workers)))
         building = f"{name}_building"
         conn.execute(queries.load("index/drop_index", index=building))  # left over by a crashed build
         conn.execute(
@@ -86,12 +89,10 @@ def ensure_partition_index(
                        m, ef_construction)
 
 
-def ensure_hnsw_index(
-    conn: psycopg.Connection, model: EmbeddingModel, *, m: int, ef_construction: int, **options
-) -> IndexReport:
+def ensure_hnsw_index(conn: psycopg.Connection, model: EmbeddingModel, *, m: int, ef_construction: int) -> IndexReport:
     """Every partition's index of the model (see ensure_partition_index); one report for all."""
     started = time.perf_counter()
-    reports = [ensure_partition_index(conn, model, p["collection_id"], m=m, ef_construction=ef_construction, **options)
+    reports = [ensure_partition_index(conn, model, p["collection_id"], m=m, ef_construction=ef_construction)
                for p in partitions(conn, model)]
     actions = sorted({r.action for r in reports})
     return IndexReport(

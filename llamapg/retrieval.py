@@ -25,8 +25,8 @@ from llamapg.models import EmbeddingModel
 
 Plan = Literal["auto", "exact", "hnsw"]
 Mode = Literal["vector", "lexical", "hybrid"]
-# How BM25 finds its hits under each plan (sql/lexical/hits_*.sql).
-LEXICAL_HITS = {"exact": "lexical/hits_exact", "hnsw": "lexical/hits_postings"}
+# Which chunks BM25 scores under each plan (sql/lexical/chunks_*.sql).
+LEXICAL_CHUNKS = {"exact": "lexical/chunks_exact", "hnsw": "lexical/chunks_postings"}
 # With filters the postings read per term are filtered after reading: read more of each list.
 FILTERED_POSTINGS_FACTOR = 4
 
@@ -180,8 +180,8 @@ def build_query(
                               vectors=model.vectors_table)
     filtered = (queries.load("lexical/filter_hits", fragments={"filters": filter_sql})
                 if filter_params else sql.SQL(""))
-    hits = queries.load(LEXICAL_HITS[plan], fragments={"filters": filter_sql, "filtered": filtered})
-    lexical = queries.load("lexical/candidates", fragments={"hits": hits})
+    scored = queries.load(LEXICAL_CHUNKS[plan], fragments={"filters": filter_sql, "filtered": filtered})
+    lexical = queries.load("lexical/candidates", fragments={"chunks": scored})
     statement = queries.load(f"retrieval/{mode}", fragments={"candidates": candidates, "lexical": lexical},
                              vectors=model.vectors_table)
     params = {
@@ -235,7 +235,6 @@ def retrieve(
         raise ValueError(
             f"query vector has {len(query_vector)} dimensions, model {model.name} has {model.dimensions}"
         )
-    _, filter_params = compile_filters(filters)  # an invalid filter fails here, before any SQL
     state = collection_state(conn, model, collection_id, filters, exact_max_rows + 1)
     if plan == "auto":
         plan = choose_plan(state.matches, state.index_ready, exact_max_rows)
@@ -261,7 +260,7 @@ def retrieve(
                for row in rows]
     effective_ef = int(settings["hnsw.ef_search"]) if "hnsw.ef_search" in settings else None
     return Retrieval(sources, plan, state.chunks, effective_ef, time.perf_counter() - started, settings, index_used,
-                     mode, None if not filter_params else state.matches, fallback)
+                     mode, state.matches if filters else None, fallback)
 
 
 def _float(value) -> float | None:

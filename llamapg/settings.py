@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Default embedding model, registered on `db migrate` so a fresh install works offline.
     default_model: str = DEFAULT_MODEL_NAME
     embed_batch_size: int = 64
+    # Embedding requests in flight at once to a remote (OpenAI-compatible) server while the pipeline
+    # writes the vectors of the ones before; a local model embeds one batch at a time on every core.
+    embed_requests_in_flight: int = 4
     # Threads torch may use for batch embedding in the pipeline (0 = torch's default).
     embed_threads: int = 0
     # One thread answers a single query faster than two on small machines (measured: up to 10x).
@@ -100,6 +103,10 @@ class Settings(BaseSettings):
 
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
+    # An index build's maintenance_work_mem and parallel workers: a 1M x 384-d graph needs about 2 GB
+    # in memory, and one that outgrows it is finished on disk, several times slower.
+    hnsw_build_memory: str = "2GB"
+    hnsw_build_workers: int = 2
     # 200 measured at 100k: recall@10 0.993 against 0.960 for 100, in the same time (docs/performance.md).
     hnsw_ef_search: int = 200
     # Requests matching at most this many live chunks (collection and metadata filters) are searched

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from llamapg import collections, queries
+from llamapg import collections, documents
 from llamapg.formats import SUPPORTED_SUFFIXES
 from llamapg.settings import Settings
 
@@ -67,20 +66,10 @@ def store(
     collection = collections.find(conn, collection_name) or collections.register(conn, collection_name, None)
     content_hash, size = write_atomically(stream, collections.landing_dir(collection.name, settings) / name)
     source_uri = collections.UPLOADS_PREFIX + name
-    row = conn.execute(
-        queries.load("ingestion/upsert_document"),
-        {
-            "collection_id": collection.id,
-            "source_uri": source_uri,
-            "content_hash": content_hash,
-            "title": Path(name).stem,
-            "metadata": Jsonb({**metadata, "file_name": name, "size_bytes": size}),
-            "status": "pending",
-            "error": None,
-            "page_count": None,
-        },
-    ).fetchone()
-    return StoredUpload(row["id"], source_uri, content_hash, size)
+    document_id = documents.upsert(conn, collection.id, [documents.DocumentRow(
+        source_uri, content_hash, Path(name).stem, {**metadata, "file_name": name, "size_bytes": size}, "pending",
+    )])[source_uri]
+    return StoredUpload(document_id, source_uri, content_hash, size)
 
 
 def delete(conn: psycopg.Connection, settings: Settings, document_id: int) -> bool:

@@ -92,3 +92,20 @@ def test_chunk_size_must_fit_every_model():
         check_chunk_size(300, 32, {"all-minilm-l6-v2": 256})
     with pytest.raises(ChunkingConfigError, match="overlap"):
         check_chunk_size(64, 64, {})
+
+
+def test_a_batch_is_chunked_exactly_as_one_document_at_a_time(tokenizer):
+    """The batch path (one tokenizer call; a document that fits is one chunk without the splitter)
+    gives the same chunks as the splitter, for texts that fit, nearly fit and do not fit."""
+    chunker = Chunker(tokenizer, 64, 8, "minilm")
+    documents = [
+        [Page(None, "A short note.")],
+        [Page(None, "\n\n  Title\n\n\n\nBody after   blank lines, tabs\tand spaces.  \n")],
+        [Page(1, "page one text."), Page(2, "page two text.")],
+        [Page(None, "word " * 61)],  # 61 tokens + 2 special: fits exactly in 64 with room for none
+        [Page(None, "word " * 62)],  # one too many: split
+        [Page(None, "alpha beta gamma. " * 80)],
+        [Page(None, "   \n\n  ")],  # nothing to chunk
+        [Page(None, "Ünïcödé — “quotes” and émojis 🎉 in a line.")],
+    ]
+    assert chunker.split_many(documents) == [chunker.split(pages) for pages in documents]

@@ -253,3 +253,18 @@ def test_bm25_statistics_follow_inserts_swaps_and_deletes(conn, worded):
     conn.execute("DELETE FROM documents WHERE id IN (SELECT id FROM documents WHERE collection_id = %s LIMIT 20)",
                  (collection_id,))
     assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+
+
+def test_a_metadata_edit_moves_the_document_between_filters(conn, big_and_small):
+    model, big_id, _, query, *_ = big_and_small
+    document = conn.execute("SELECT id FROM documents WHERE collection_id = %s AND metadata ->> 'bucket' = '7'"
+                            " ORDER BY id LIMIT 1", (big_id,)).fetchone()["id"]
+    conn.execute("UPDATE documents SET status = 'ready' WHERE collection_id = %s", (big_id,))  # no metadata change
+    conn.execute("UPDATE documents SET metadata = metadata || '{\"bucket\": 1007}' WHERE id = %s", (document,))
+
+    def documents_found(filters) -> set[int]:
+        return {s.document_id for s in retrieve(conn, model, big_id, query, 100, filters=filters).sources}
+
+    assert document not in documents_found({"bucket": 7})
+    assert documents_found({"bucket": 1007}) == {document}
+    assert documents_found({"bucket": {"gt": 1000}}) == {document}

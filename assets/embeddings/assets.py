@@ -57,6 +57,7 @@ def embeddings(context: dg.AssetExecutionContext, postgres: PostgresResource, em
             model,
             embedders.for_model(model),
             batch_size=embedders.resolved_batch_size(),
+            in_flight=embedders.requests_in_flight(model),
             logger=context.log,
         )
         missing, total = quality.missing_embeddings(conn, model, collection.id)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Iterator
 
+import numpy as np
 import psycopg
 
 from llamapg import documents, models, queries
@@ -15,6 +19,26 @@ from llamapg.models import EmbeddingModel
 from llamapg.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+
+def _embedded_in_order(
+    embedder: Embedder, batches: list[list[dict]], in_flight: int
+) -> Iterator[tuple[list[dict], np.ndarray]]:
+    """(batch, vectors) in order, with up to `in_flight` batches being embedded ahead of the caller."""
+    with ThreadPoolExecutor(max_workers=max(1, in_flight), thread_name_prefix="embed") as pool:
+        ahead: deque = deque()
+        try:
+            for batch in batches:
+                ahead.append((batch, pool.submit(embedder.embed, [row["text"] for row in batch])))
+                if len(ahead) > in_flight:
+                    done, future = ahead.popleft()
+                    yield done, future.result()
+            while ahead:
+                done, future = ahead.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in ahead:
+                future.cancel()
 
 
 @dataclass
@@ -42,9 +66,15 @@ def embed_collection(
     embedder: Embedder,
     *,
     batch_size: int = 64,
+    in_flight: int = 1,
+    progress_every_s: float = 10.0,
     logger: logging.Logger | None = None,
 ) -> EmbedReport:
     """Embed missing texts in batches; each batch commits on its own, so a crash resumes where it stopped.
+
+    Texts go shortest first, so that each batch pads to similar lengths. Up to `in_flight` batches
+    are being embedded while the one before is written (one for a local model, which uses every
+    core; several for a remote server), and vectors are written in order with binary COPY.
 
     The collection's partition gets its HNSW index once its first load is in (building an index
     over a bulk load is far faster than maintaining it row by row); later loads maintain it.
@@ -73,9 +103,9 @@ def embed_collection(
         " ON COMMIT DELETE ROWS"
     )
     store = queries.load("ingestion/store_vectors", vectors=model.partition(collection_id))
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        vectors = embedder.embed([row["text"] for row in batch])
+    batches = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
+    last_report = started
+    for batch, vectors in _embedded_in_order(embedder, batches, in_flight):
         with conn.transaction():
             with conn.cursor().copy(
                 "COPY incoming_vectors (content_hash, embedding) FROM STDIN WITH (FORMAT BINARY)"
@@ -86,11 +116,12 @@ def embed_collection(
             conn.execute(store, {"collection_id": collection_id})
         report.embedded += len(batch)
         report.tokens += sum(row["token_count"] for row in batch)
-        elapsed = time.perf_counter() - started
-        logger.info(
-            "%s: embedded %d/%d chunks (%.1f chunks/s)",
-            model.name, report.embedded, report.to_embed, report.embedded / elapsed if elapsed else 0.0,
-        )
+        now = time.perf_counter()
+        if now - last_report >= progress_every_s or report.embedded == report.to_embed:
+            last_report = now
+            rate = report.embedded / (now - started)
+            logger.info("%s: embedded %d/%d chunks (%.1f chunks/s, about %.0fs left)", model.name, report.embedded,
+                        report.to_embed, rate, (report.to_embed - report.embedded) / rate if rate else 0.0)
     if model.status == "active":
         report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
     report.orphans_removed = conn.execute(

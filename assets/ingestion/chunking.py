@@ -66,11 +66,29 @@ class Chunker:
         self.tokenizer = tokenizer
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        special = tokenizer.num_special_tokens_to_add()
+        self.special_tokens = special = tokenizer.num_special_tokens_to_add()
         self.splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
             tokenizer, chunk_size=chunk_size - special, chunk_overlap=chunk_overlap
         )
         self.fingerprint = f"{tokenizer_name}:{chunk_size}:{chunk_overlap}"
+
+    def split_many(self, documents: Sequence[Sequence[Page]]) -> list[list[Chunk]]:
+        """Chunks of each document. Token counts for the whole batch come from one call of the fast
+        tokenizer; a document that fits the window is one chunk (what the splitter would return:
+        the text, stripped) and never goes through the splitter."""
+        joined = [_join(pages) for pages in documents]
+        bodies = [text.strip() for text, _ in joined]
+        special = self.special_tokens
+        counts = [len(ids) for ids in self.tokenizer(bodies, add_special_tokens=False, verbose=False)["input_ids"]]
+        result = []
+        for pages, (text, page_starts), body, count in zip(documents, joined, bodies, counts):
+            if not body or count + special > self.chunk_size:
+                result.append(self.split(pages))
+                continue
+            start = text.find(body)
+            result.append([Chunk(0, body, count + special, _page_at(pages, page_starts, start),
+                                 _page_at(pages, page_starts, start + len(body) - 1), start, start + len(body))])
+        return result
 
     def split(self, pages: Sequence[Page]) -> list[Chunk]:
         text, page_starts = _join(pages)
@@ -130,48 +148,53 @@ class ChunkReport:
     seconds: float = 0.0
 
 
-def chunk_documents(conn, collection_id: int, chunker: Chunker, *, logger=None, progress_every: int = 25) -> ChunkReport:
+def chunk_documents(
+    conn, collection_id: int, chunker: Chunker, *, batch_size: int = 500, logger=None, progress_every_s: float = 10.0,
+) -> ChunkReport:
     """(Re)chunk every document whose text or chunker settings changed since it was last chunked.
 
-    Each document's new chunks are written in one transaction as `pending`; the old ones keep
-    answering until the new ones are embedded. Vectors are keyed by chunk text, so text that
-    survives a re-chunk or an edit keeps its embedding.
+    Documents go in batches of `batch_size`: their pages read in one query, their tokens counted
+    in one tokenizer call, their chunks written with one COPY, all in one transaction. New chunks
+    are written as `pending`; the old ones keep answering until the new ones are embedded. Vectors
+    are keyed by chunk text, so text that survives a re-chunk or an edit keeps its embedding.
     """
-    started = time.perf_counter()
+    started = last_report = time.perf_counter()
     report = ChunkReport()
     pending = conn.execute(
         queries.load("ingestion/documents_to_chunk"),
         {"collection_id": collection_id, "fingerprint": chunker.fingerprint},
     ).fetchall()
-    for position, row in enumerate(pending, start=1):
-        pages = [
-            Page(page["page"], page["text"])
-            for page in conn.execute(
-                "SELECT page, text FROM document_pages WHERE document_id = %s ORDER BY ordinal", (row["id"],)
-            )
-        ]
-        chunks = chunker.split(pages)
+    for first in range(0, len(pending), batch_size):
+        rows = pending[first:first + batch_size]
+        ids = [row["id"] for row in rows]
+        pages: dict[int, list[Page]] = {document_id: [] for document_id in ids}
+        for page in conn.execute(queries.load("ingestion/pages_of_documents"), {"ids": ids}):
+            pages[page["document_id"]].append(Page(page["page"], page["text"]))
+        chunked = chunker.split_many([pages[document_id] for document_id in ids])
         with conn.transaction():
             # New chunks wait as `pending` beside the live ones until they are embedded (see promote).
-            conn.execute("DELETE FROM chunks WHERE document_id = %s AND pending", (row["id"],))
+            conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s) AND pending", (ids,))
             with conn.cursor().copy(
                 "COPY chunks (document_id, collection_id, ordinal, text, token_count, page, page_end,"
                 " char_start, char_end, content_hash, pending) FROM STDIN"
             ) as copy:
-                for chunk in chunks:
-                    copy.write_row((
-                        row["id"], collection_id, chunk.ordinal, chunk.text, chunk.token_count, chunk.page,
-                        chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash, True,
-                    ))
-            conn.execute(
-                "UPDATE documents SET chunked_as = %s, status = 'processing', updated_at = now() WHERE id = %s",
-                (f"{row['content_hash']}:{chunker.fingerprint}", row["id"]),
-            )
-        report.documents += 1
-        report.chunks += len(chunks)
-        report.tokens += sum(chunk.token_count for chunk in chunks)
-        report.max_tokens = max([report.max_tokens, *(chunk.token_count for chunk in chunks)])
-        if logger and position % progress_every == 0:
-            logger.info("chunked %d/%d documents (%d chunks)", position, len(pending), report.chunks)
+                for document_id, chunks in zip(ids, chunked):
+                    for chunk in chunks:
+                        copy.write_row((
+                            document_id, collection_id, chunk.ordinal, chunk.text, chunk.token_count, chunk.page,
+                            chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash, True,
+                        ))
+            conn.execute(queries.load("ingestion/mark_chunked"), {
+                "ids": ids, "chunked_as": [f"{row['content_hash']}:{chunker.fingerprint}" for row in rows]})
+        for chunks in chunked:
+            report.documents += 1
+            report.chunks += len(chunks)
+            report.tokens += sum(chunk.token_count for chunk in chunks)
+            report.max_tokens = max([report.max_tokens, *(chunk.token_count for chunk in chunks)])
+        if logger and time.perf_counter() - last_report >= progress_every_s:
+            last_report = time.perf_counter()
+            rate = report.documents / (last_report - started)
+            logger.info("chunked %d/%d documents (%d chunks), %.0f documents/s, about %.0fs left",
+                        report.documents, len(pending), report.chunks, rate, (len(pending) - report.documents) / rate)
     report.seconds = time.perf_counter() - started
     return report

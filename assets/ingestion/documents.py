@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from assets.ingestion.readers import DocumentError, SourceDocument, scan
 from llamapg import queries
 from llamapg.collections import Collection
+from llamapg.documents import DocumentRow, upsert
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +36,28 @@ def sync_documents(
     collection: Collection,
     roots: list[tuple[str, Path]],
     *,
-    progress_every: int = 25,
+    batch_size: int = 500,
+    progress_every_s: float = 10.0,
     logger: logging.Logger | None = None,
 ) -> SyncReport:
     """Parse new and changed documents, record failures on their own document, drop removed ones.
 
     `roots` are (source URI prefix, directory) pairs: the source directory and the upload landing area.
 
-    `conn` must be in autocommit mode: each document is written in its own transaction, so a crash
-    or a bad file loses nothing already done.
+    `conn` must be in autocommit mode. Documents are written in batches of `batch_size`, each batch
+    in one transaction (a few statements for the whole batch), so a crash loses at most the batch in
+    flight; a batch the database refuses is written again document by document, so that a bad
+    document fails alone.
     """
     logger = logger or log
-    started = time.perf_counter()
+    started = last_report = time.perf_counter()
     report = SyncReport()
     existing = {
         row["source_uri"]: row
         for row in conn.execute(queries.load("ingestion/existing_documents"), {"collection_id": collection.id})
     }
     seen: list[str] = []
+    batch: list[tuple[SourceDocument, bool]] = []
     for document in (doc for prefix, root in roots for doc in scan(root, prefix)):
         report.seen += 1
         seen.append(document.source_uri)
@@ -62,12 +66,18 @@ def sync_documents(
         if previous and previous["content_hash"] == document.content_hash and previous["status"] != "pending":
             report.skipped += 1
         else:
-            _store(conn, collection, document, report, changed=previous is not None)
-        if report.seen % progress_every == 0:
+            batch.append((document, previous is not None))
+        if len(batch) >= batch_size:
+            _store_batch(conn, collection, batch, report)
+            batch = []
+        if time.perf_counter() - last_report >= progress_every_s:
+            last_report = time.perf_counter()
             logger.info(
-                "%s: %d documents scanned (%d new, %d changed, %d failed, %d unchanged)",
+                "%s: %d documents scanned (%d new, %d changed, %d failed, %d unchanged), %.0f documents/s",
                 collection.name, report.seen, report.new, report.changed, report.failed, report.skipped,
+                report.seen / (last_report - started),
             )
+    _store_batch(conn, collection, batch, report)
     deleted = conn.execute(
         queries.load("ingestion/delete_removed_documents"), {"collection_id": collection.id, "seen": seen}
     ).fetchall()
@@ -76,39 +86,58 @@ def sync_documents(
     return report
 
 
-def _store(
-    conn: psycopg.Connection, collection: Collection, document: SourceDocument, report: SyncReport, *, changed: bool
-) -> None:
+def _parse(document: SourceDocument) -> tuple[DocumentRow, list]:
     try:
         pages = document.load()
         status, error = "processing", None
     except DocumentError as exc:
         pages, status, error = [], "failed", str(exc)
-        report.failed += 1
-        report.failures[document.source_uri] = error
-    with conn.transaction():
-        document_id = conn.execute(
-            queries.load("ingestion/upsert_document"),
-            {
-                "collection_id": collection.id,
-                "source_uri": document.source_uri,
-                "content_hash": document.content_hash,
-                "title": document.title,
-                "metadata": Jsonb(document.metadata),
-                "status": status,
-                "error": error,
-                "page_count": len(pages) or None,
-            },
-        ).fetchone()["id"]
-        conn.execute("DELETE FROM document_pages WHERE document_id = %s", (document_id,))
-        if status == "failed":
-            # A document that cannot be read any more must not keep answering with its old text.
-            conn.execute("DELETE FROM chunks WHERE document_id = %s", (document_id,))
-        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text) FROM STDIN") as copy:
-            for ordinal, page in enumerate(pages):
-                copy.write_row((document_id, page.number, ordinal, page.text.replace("\x00", "")))
-    if status == "processing":
+    row = DocumentRow(document.source_uri, document.content_hash, document.title, document.metadata, status, error,
+                      len(pages) or None)
+    return row, pages
+
+
+def _store_batch(
+    conn: psycopg.Connection, collection: Collection, batch: list[tuple[SourceDocument, bool]], report: SyncReport
+) -> None:
+    if not batch:
+        return
+    parsed = [(_parse(document), changed) for document, changed in batch]
+    try:
+        _write(conn, collection.id, [row_pages for row_pages, _ in parsed])
+    except psycopg.DataError as exc:
+        if len(batch) == 1:
+            # The database refuses this document's text: it fails alone, with the reason.
+            row = parsed[0][0][0]
+            failed = DocumentRow(row.source_uri, row.content_hash, row.title, row.metadata, "failed",
+                                 f"cannot be stored: {str(exc).strip()}")
+            _write(conn, collection.id, [(failed, [])])
+            parsed = [((failed, []), parsed[0][1])]
+        else:
+            for item in batch:
+                _store_batch(conn, collection, [item], report)
+            return
+    for (row, pages), changed in parsed:
+        if row.status == "failed":
+            report.failed += 1
+            report.failures[row.source_uri] = row.error
+            continue
         report.changed += changed
         report.new += not changed
         report.pages += len(pages)
         report.characters += sum(len(page.text) for page in pages)
+
+
+def _write(conn: psycopg.Connection, collection_id: int, parsed: list[tuple[DocumentRow, list]]) -> None:
+    """One batch in one transaction: the documents, their pages, no chunks for failed ones."""
+    with conn.transaction():
+        ids = upsert(conn, collection_id, [row for row, _ in parsed])
+        conn.execute("DELETE FROM document_pages WHERE document_id = ANY(%s)", (list(ids.values()),))
+        # A document that cannot be read any more must not keep answering with its old text.
+        failed = [ids[row.source_uri] for row, _ in parsed if row.status == "failed"]
+        if failed:
+            conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s)", (failed,))
+        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text) FROM STDIN") as copy:
+            for row, pages in parsed:
+                for ordinal, page in enumerate(pages):
+                    copy.write_row((ids[row.source_uri], page.number, ordinal, page.text.replace("\x00", "")))

@@ -90,20 +90,31 @@ CREATE INDEX document_fields_value ON document_fields (collection_id, key, value
 CREATE INDEX document_fields_number ON document_fields (collection_id, key, number) WHERE number IS NOT NULL;
 CREATE INDEX document_fields_string ON document_fields (collection_id, key, string) WHERE string IS NOT NULL;
 
+-- Set-wise for a whole statement's documents; an update re-projects only documents whose metadata
+-- changed (the pipeline updates statuses far more often than metadata).
 CREATE FUNCTION documents_project_fields() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed bigint[];
 BEGIN
-    DELETE FROM document_fields f USING changed_documents d WHERE f.document_id = d.id;
+    IF TG_OP = 'INSERT' THEN
+        changed := ARRAY(SELECT id FROM new_documents);
+    ELSE
+        changed := ARRAY(SELECT n.id FROM new_documents n JOIN old_documents o ON o.id = n.id
+                         WHERE n.metadata IS DISTINCT FROM o.metadata);
+        DELETE FROM document_fields WHERE document_id = ANY (changed);
+    END IF;
     INSERT INTO document_fields (document_id, key, collection_id, value)
     SELECT d.id, e.key, d.collection_id, e.value
-    FROM changed_documents d CROSS JOIN LATERAL jsonb_each(d.metadata) AS e;
+    FROM new_documents d CROSS JOIN LATERAL jsonb_each(d.metadata) AS e
+    WHERE d.id = ANY (changed);
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER documents_fields_insert AFTER INSERT ON documents
-    REFERENCING NEW TABLE AS changed_documents
+    REFERENCING NEW TABLE AS new_documents
     FOR EACH STATEMENT EXECUTE FUNCTION documents_project_fields();
 CREATE TRIGGER documents_fields_update AFTER UPDATE ON documents
-    REFERENCING NEW TABLE AS changed_documents
+    REFERENCING OLD TABLE AS old_documents NEW TABLE AS new_documents
     FOR EACH STATEMENT EXECUTE FUNCTION documents_project_fields();
 
 INSERT INTO document_fields (document_id, key, collection_id, value)
