@@ -20,9 +20,9 @@ import argparse
 import base64
 import cProfile
 import json
+import multiprocessing
 import os
 import tempfile
-import threading
 import time
 import zlib
 from contextlib import contextmanager
@@ -37,16 +37,27 @@ DIMENSIONS = 384
 SCRATCH = "llamapg_bench_ingest"
 
 
+# Topic centres, as in benchmarks/retrieval.py: clustered vectors, like real embeddings (uniform
+# random ones would be the worst case for any HNSW index, and fail the index's recall check).
+CENTRES = np.random.default_rng(0).normal(size=(200, DIMENSIONS)).astype(np.float32)
+
+
+def clustered(text: str) -> np.ndarray:
+    """A topic centre and noise, both chosen by the text's CRC: the same text, the same vector."""
+    seed = zlib.crc32(text.encode())
+    vector = CENTRES[seed % len(CENTRES)] + np.random.default_rng(seed).normal(scale=0.6, size=DIMENSIONS)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
 class InstantEmbeddings(BaseHTTPRequestHandler):
-    """POST /v1/embeddings: a unit vector per input, seeded by the text's CRC, at once."""
+    """POST /v1/embeddings: a clustered unit vector per input, at once."""
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = []
         for index, text in enumerate(texts):
-            vector = np.random.default_rng(zlib.crc32(str(text).encode())).standard_normal(DIMENSIONS, np.float32)
-            vector /= np.linalg.norm(vector)
+            vector = clustered(str(text))
             embedding = (base64.b64encode(vector.tobytes()).decode() if body.get("encoding_format") == "base64"
                          else vector.tolist())
             data.append({"object": "embedding", "index": index, "embedding": embedding})
@@ -62,15 +73,24 @@ class InstantEmbeddings(BaseHTTPRequestHandler):
         pass
 
 
+def _serve(port: multiprocessing.Queue) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), InstantEmbeddings)
+    port.put(server.server_address[1])
+    server.serve_forever()
+
+
 @contextmanager
 def instant_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), InstantEmbeddings)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """The server in a process of its own, as a real embedding server is: it never takes the
+    pipeline's interpreter lock."""
+    port: multiprocessing.Queue = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    process.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        yield f"http://127.0.0.1:{port.get(timeout=30)}/v1"
     finally:
-        server.shutdown()
+        process.terminate()
+        process.join(timeout=10)
 
 
 def write_documents(folder: Path, count: int, words: tuple[int, int], seed: int = 0) -> None:

@@ -63,7 +63,12 @@ class Case:
         quantiles = np.percentile(self.latencies_ms, [50, 99])
         return {"case": self.name, "p50_ms": round(float(quantiles[0]), 2), "p99_ms": round(float(quantiles[1]), 2),
                 "rows_min": min(self.rows), "rows_max": max(self.rows),
-                "recall_at_10": round(float(np.mean(self.recalls)), 4), "plan": "+".join(sorted(self.plans))}
+                "recall_at_10": round(float(np.mean(self.recalls)), 4) if self.recalls else None,
+                "plan": "+".join(sorted(self.plans))}
+
+
+def _recall(summary: dict) -> str:
+    return "      -" if summary["recall_at_10"] is None else f"{summary['recall_at_10']:>7.3f}"
 
 
 def timed(function):
@@ -217,12 +222,39 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                                    allowed=allowed, hnsw=False),
                            partial(bare_case, "bare hnsw+filter", main, "hnsw+filter", buckets=buckets,
                                    allowed=allowed)]))
+        def search_api_case(label, collection, mode="hybrid"):
+            """/search through the app (in-process ASGI client), the question embedded by the bundled model."""
+            import os
+
+            from fastapi.testclient import TestClient
+
+            from query_service.main import create_app
+
+            os.environ["LLAMAPG_DATABASE_URL"] = url
+            get_settings.cache_clear()
+            case = Case(label)
+            try:
+                with TestClient(create_app(get_settings())) as client:
+                    for question in questions:
+                        response, ms = timed(lambda: client.post(
+                            "/search", json={"question": question, "collection": "main", "k": K, "mode": mode}))
+                        assert response.status_code == 200, response.text
+                        body = response.json()
+                        case.latencies_ms.append(ms)
+                        case.rows.append(len(body["sources"]))
+                        case.plans.add(body["plan"])
+            finally:
+                os.environ.pop("LLAMAPG_DATABASE_URL", None)
+                get_settings.cache_clear()
+            return case.summary()
+
         cases += [
             ("lexical, unfiltered", partial(llamapg_case, "lexical", main, mode="lexical"), []),
             ("lexical, filter 1%", partial(llamapg_case, "lexical", main, mode="lexical", filters=FILTERS["1%"][0]), []),
             ("hybrid, unfiltered", partial(llamapg_case, "hybrid", main, mode="hybrid"), []),
             ("hybrid, filter 10%", partial(llamapg_case, "hybrid", main, mode="hybrid",
                                            filters=FILTERS["10% (range)"][0]), []),
+            ("hybrid, /search end to end, question embedded", partial(search_api_case, "/search", main), []),
         ]
 
         print(f"\n{size} chunks in `main` ({len(main['vectors']) + len(other['vectors']):,} in the table), k={K}, "
@@ -235,13 +267,13 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                 continue
             ours = run_ours()
             print(f"{title:<52} {ours['p50_ms']:>8.2f} {ours['p99_ms']:>8.2f} "
-                  f"{ours['rows_min']:>3}-{ours['rows_max']:<3} {ours['recall_at_10']:>7.3f}  {ours['plan']}", flush=True)
+                  f"{ours['rows_min']:>3}-{ours['rows_max']:<3} {_recall(ours)}  {ours['plan']}", flush=True)
             baselines = []
             for run_bare in run_baselines:
                 bare = run_bare()
                 baselines.append(bare)
                 print(f"{'  ' + bare['case']:<52} {bare['p50_ms']:>8.2f} {bare['p99_ms']:>8.2f} "
-                      f"{bare['rows_min']:>3}-{bare['rows_max']:<3} {bare['recall_at_10']:>7.3f}", flush=True)
+                      f"{bare['rows_min']:>3}-{bare['rows_max']:<3} {_recall(bare)}", flush=True)
             results.append({"case": title, "llamapg": ours, "bare": baselines})
     return {"chunks": chunks, "load_s": round(main["load_s"], 1), "index_build_s": round(built["index_build_s"], 1),
             "cases": results}

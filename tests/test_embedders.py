@@ -16,8 +16,11 @@ def remote_model(dimensions: int, base_url: str) -> EmbeddingModel:
     return EmbeddingModel(7, "remote", "openai", "text-embedding-test", dimensions, 8191, base_url, "registered")
 
 
-def test_openai_compatible_embedder_over_http():
+@pytest.mark.parametrize("honours_base64", [True, False])
+def test_openai_compatible_embedder_over_http(honours_base64):
+    """Vectors are asked for as base64 (fast to read); a server that answers floats is read too."""
     with openai_server(dimensions=64) as server:
+        server.honours_base64 = honours_base64
         embedder = embedder_for(remote_model(64, server.url), Settings(openai_api_key="sk-test"))
         vectors = embedder.embed(["lighthouse beam", "sourdough starter"])
 
@@ -27,6 +30,7 @@ def test_openai_compatible_embedder_over_http():
     assert request["path"] == "/v1/embeddings"
     assert request["body"]["model"] == "text-embedding-test"
     assert request["body"]["input"] == ["lighthouse beam", "sourdough starter"]
+    assert request["body"]["encoding_format"] == "base64"
     assert request["auth"] == "Bearer sk-test"
 
 

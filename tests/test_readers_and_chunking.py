@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
 from assets.ingestion.chunking import Chunker, ChunkingConfigError, check_chunk_size
 from assets.ingestion.readers import DocumentError, Page, scan
 from llamapg.embedders.local import load_tokenizer
@@ -94,18 +96,29 @@ def test_chunk_size_must_fit_every_model():
         check_chunk_size(64, 64, {})
 
 
-def test_a_batch_is_chunked_exactly_as_one_document_at_a_time(tokenizer):
-    """The batch path (one tokenizer call; a document that fits is one chunk without the splitter)
-    gives the same chunks as the splitter, for texts that fit, nearly fit and do not fit."""
+def test_a_batch_is_chunked_exactly_as_langchains_huggingface_splitter(tokenizer):
+    """The batch path (token counts from the tokenizer's fast core in one call, a cached length for
+    the splitter, a document that fits taken whole) gives langchain's own chunks and counts, for
+    texts that fit, nearly fit and do not fit."""
     chunker = Chunker(tokenizer, 64, 8, "minilm")
+    reference = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(tokenizer, chunk_size=62, chunk_overlap=8)
     documents = [
         [Page(None, "A short note.")],
         [Page(None, "\n\n  Title\n\n\n\nBody after   blank lines, tabs\tand spaces.  \n")],
         [Page(1, "page one text."), Page(2, "page two text.")],
-        [Page(None, "word " * 61)],  # 61 tokens + 2 special: fits exactly in 64 with room for none
-        [Page(None, "word " * 62)],  # one too many: split
+        [Page(None, "word " * 62)],  # 62 tokens + 2 special: fits exactly in 64
+        [Page(None, "word " * 63)],  # one too many: split
         [Page(None, "alpha beta gamma. " * 80)],
+        [Page(None, "Paragraph one is here.\n\nParagraph two, longer: " + "lorem ipsum dolor " * 40)],
         [Page(None, "   \n\n  ")],  # nothing to chunk
-        [Page(None, "Ünïcödé — “quotes” and émojis 🎉 in a line.")],
+        [Page(None, "Ünïcödé — “quotes” and émojis 🎉 in a line. " * 12)],
     ]
-    assert chunker.split_many(documents) == [chunker.split(pages) for pages in documents]
+    chunked = chunker.split_many(documents)
+    for pages, chunks in zip(documents, chunked):
+        text = "\n\n".join(page.text for page in pages)
+        expected = reference.split_text(text)
+        assert [chunk.text for chunk in chunks] == expected
+        expected_counts = ([len(ids) for ids in tokenizer(expected, add_special_tokens=True)["input_ids"]]
+                           if expected else [])
+        assert [chunk.token_count for chunk in chunks] == expected_counts
+        assert all(chunk.token_count <= 64 for chunk in chunks)

@@ -67,14 +67,16 @@ def embed_collection(
     *,
     batch_size: int = 64,
     in_flight: int = 1,
+    write_rows: int = 2048,
     progress_every_s: float = 10.0,
     logger: logging.Logger | None = None,
 ) -> EmbedReport:
-    """Embed missing texts in batches; each batch commits on its own, so a crash resumes where it stopped.
+    """Embed missing texts in batches; what is written commits, so a crash resumes where it stopped.
 
     Texts go shortest first, so that each batch pads to similar lengths. Up to `in_flight` batches
-    are being embedded while the one before is written (one for a local model, which uses every
-    core; several for a remote server), and vectors are written in order with binary COPY.
+    are being embedded while the ones before are written (one for a local model, which uses every
+    core; several for a remote server); vectors are written with binary COPY, about `write_rows` per
+    transaction.
 
     The collection's partition gets its HNSW index once its first load is in (building an index
     over a bulk load is far faster than maintaining it row by row); later loads maintain it.
@@ -104,24 +106,41 @@ def embed_collection(
     )
     store = queries.load("ingestion/store_vectors", vectors=model.partition(collection_id))
     batches = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
-    last_report = started
-    for batch, vectors in _embedded_in_order(embedder, batches, in_flight):
+    embedded: list[tuple[dict, np.ndarray]] = []
+
+    def write() -> None:
+        """The vectors embedded so far, in one transaction (a batch's round trips cost more than its rows)."""
+        if not embedded:
+            return
         with conn.transaction():
             with conn.cursor().copy(
                 "COPY incoming_vectors (content_hash, embedding) FROM STDIN WITH (FORMAT BINARY)"
             ) as copy:
                 copy.set_types(["bytea", "vector"])
-                for row, vector in zip(batch, vectors):
+                for row, vector in embedded:
                     copy.write_row((row["content_hash"], vector))
             conn.execute(store, {"collection_id": collection_id})
-        report.embedded += len(batch)
-        report.tokens += sum(row["token_count"] for row in batch)
-        now = time.perf_counter()
-        if now - last_report >= progress_every_s or report.embedded == report.to_embed:
-            last_report = now
-            rate = report.embedded / (now - started)
-            logger.info("%s: embedded %d/%d chunks (%.1f chunks/s, about %.0fs left)", model.name, report.embedded,
-                        report.to_embed, rate, (report.to_embed - report.embedded) / rate if rate else 0.0)
+        report.embedded += len(embedded)
+        report.tokens += sum(row["token_count"] for row, _ in embedded)
+        embedded.clear()
+
+    last_report = started
+    try:
+        for batch, vectors in _embedded_in_order(embedder, batches, in_flight):
+            embedded.extend(zip(batch, vectors))
+            if len(embedded) >= write_rows:
+                write()
+            now = time.perf_counter()
+            if now - last_report >= progress_every_s:
+                last_report = now
+                done = report.embedded + len(embedded)
+                rate = done / (now - started)
+                logger.info("%s: embedded %d/%d chunks (%.1f chunks/s, about %.0fs left)", model.name, done,
+                            report.to_embed, rate, (report.to_embed - done) / rate if rate else 0.0)
+    finally:
+        write()  # what was embedded is kept even when a later request fails: a re-run resumes after it
+    logger.info("%s: embedded %d/%d chunks in %.1fs", model.name, report.embedded, report.to_embed,
+                time.perf_counter() - started)
     if model.status == "active":
         report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
     report.orphans_removed = conn.execute(

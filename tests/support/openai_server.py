@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -37,6 +38,9 @@ class OpenAIStandIn:
         self.chat_delay_s: float = 0.0
         # /rerank answers like Text Embeddings Inference ("tei") or Cohere/Jina ("cohere").
         self.rerank_format: str = "tei"
+        # Embeddings come as base64 when asked, as from OpenAI; False answers floats whatever is asked,
+        # as some servers do.
+        self.honours_base64: bool = True
 
 
 @contextmanager
@@ -75,9 +79,12 @@ def openai_server(dimensions: int = 64, answer: str = "Lighthouses use Fresnel l
                 self._reply(500, {"error": {"message": "stand-in outage", "type": "server_error"}})
             elif self.path == "/v1/embeddings":
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                base64_wanted = state.honours_base64 and body.get("encoding_format") == "base64"
                 data = [
-                    {"object": "embedding", "index": i, "embedding": hashed_embedding(text, state.dimensions)}
-                    for i, text in enumerate(inputs)
+                    {"object": "embedding", "index": i,
+                     "embedding": (base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+                                   if base64_wanted else vector)}
+                    for i, vector in enumerate(hashed_embedding(text, state.dimensions) for text in inputs)
                 ]
                 self._reply(200, {"object": "list", "data": data, "model": body["model"],
                                   "usage": {"prompt_tokens": 1, "total_tokens": 1}})
