@@ -152,7 +152,8 @@ def apply_settings(conn: psycopg.Connection, settings: dict[str, str]) -> None:
 def run_with_settings(conn: psycopg.Connection, statement: sql.Composable, params: dict,
                       settings: dict[str, str]) -> list[dict]:
     """The statement under LOCAL settings, which end with its transaction and never leak into a pooled
-    connection. Pipelined: BEGIN, the settings, the statement and COMMIT go in one round trip."""
+    connection. Pipelined: BEGIN, the settings and the statement are sent without waiting for each
+    other's answers."""
     with conn.pipeline(), conn.transaction():
         apply_settings(conn, settings)
         cursor = conn.execute(statement, params)

@@ -159,7 +159,8 @@ def test_ingest_runs_through_a_persistent_instance(conn, database_url, docs):
 
 
 def test_embedding_resumes_after_a_crash(conn, instance, docs, monkeypatch):
-    """Batches commit one by one: after a failure mid-way, a re-run embeds only what is missing."""
+    """After a failure mid-way, every batch that was embedded is kept (whichever of the requests in
+    flight failed), and a re-run embeds only what is missing."""
     monkeypatch.setenv("LLAMAPG_EMBED_BATCH_SIZE", "1")
     monkeypatch.setenv("LLAMAPG_OPENAI_MAX_RETRIES", "0")
     get_settings.cache_clear()
@@ -178,7 +179,7 @@ def test_embedding_resumes_after_a_crash(conn, instance, docs, monkeypatch):
                                 resources=default_resources(), raise_on_error=False)
         assert not failed.success
         stored = f"SELECT count(*) AS n FROM {remote.vectors_table}"
-        assert conn.execute(stored).fetchone()["n"] == 2  # the two batches that succeeded are kept
+        assert conn.execute(stored).fetchone()["n"] == 2  # the two requests that succeeded are kept
 
         server.fail_after = None
         resumed = dg.materialize(ALL_ASSETS, selection=[embeddings], partition_key=key, instance=instance,

@@ -24,21 +24,33 @@ log = logging.getLogger(__name__)
 def _embedded_in_order(
     embedder: Embedder, batches: list[list[dict]], in_flight: int
 ) -> Iterator[tuple[list[dict], np.ndarray]]:
-    """(batch, vectors) in order, with up to `in_flight` batches being embedded ahead of the caller."""
+    """(batch, vectors) in order, with up to `in_flight` batches being embedded ahead of the caller.
+
+    When a request fails, the batches that other requests in flight did embed are yielded too
+    before the error is raised: nothing embedded is thrown away, so a re-run embeds only the rest.
+    """
+    pending = iter(batches)
     with ThreadPoolExecutor(max_workers=max(1, in_flight), thread_name_prefix="embed") as pool:
         ahead: deque = deque()
-        try:
-            for batch in batches:
+
+        def submit_next() -> None:
+            batch = next(pending, None)
+            if batch is not None:
                 ahead.append((batch, pool.submit(embedder.embed, [row["text"] for row in batch])))
-                if len(ahead) > in_flight:
-                    done, future = ahead.popleft()
-                    yield done, future.result()
-            while ahead:
-                done, future = ahead.popleft()
-                yield done, future.result()
-        finally:
-            for _, future in ahead:
-                future.cancel()
+
+        for _ in range(max(1, in_flight)):
+            submit_next()
+        while ahead:
+            batch, future = ahead.popleft()
+            try:
+                vectors = future.result()
+            except Exception:
+                for other, running in ahead:
+                    if not running.cancel() and running.exception() is None:
+                        yield other, running.result()
+                raise
+            submit_next()
+            yield batch, vectors
 
 
 @dataclass
