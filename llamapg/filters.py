@@ -40,6 +40,17 @@ def _iso_date(key: str, value: str) -> str:
     return value
 
 
+def _checked(key: str, value: Any) -> Any:
+    """A value PostgreSQL's jsonb can hold: no NaN or infinity, no NUL character, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FilterError(f"filter {key!r}: values must be finite numbers, got {value!r}")
+    if isinstance(value, str) and "\x00" in value:
+        raise FilterError(f"filter {key!r}: values cannot contain NUL characters")
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        _checked(key, item)
+    return value
+
+
 def _range_clause(key: str, name: str, operator: str, bound: Any, params: dict[str, Any]) -> sql.Composable:
     placeholder = sql.Placeholder(f"{name}_{operator}")
     if _is_number(bound):
@@ -68,15 +79,15 @@ def compile_filters(
     clauses: list[sql.Composable] = []
     params: dict[str, Any] = {}
     for position, (key, condition) in enumerate(sorted(filters.items())):
-        if not key or len(key) > 200:
-            raise FilterError(f"invalid filter key {key!r}")
+        if not key or len(key) > 200 or "\x00" in key:
+            raise FilterError(f"invalid filter key {key!r}: 1 to 200 characters, no NUL")
         name = f"filter_{position}"
         params[f"{name}_key"] = key
         conditions: list[sql.Composable] = []
         if not isinstance(condition, dict):
             if isinstance(condition, (list, tuple)):
                 raise FilterError(f"filter {key!r}: use {{\"in\": [...]}} to match any of several values")
-            params[f"{name}_value"] = Jsonb(condition)
+            params[f"{name}_value"] = Jsonb(_checked(key, condition))
             conditions.append(sql.SQL("f.value = {}").format(sql.Placeholder(f"{name}_value")))
         else:
             unknown = set(condition) - set(RANGE_OPERATORS) - {"in"}
@@ -91,7 +102,7 @@ def compile_filters(
                     raise FilterError(f"filter {key!r}: \"in\" takes a non-empty list")
                 if len(values) > MAX_IN_VALUES:
                     raise FilterError(f"filter {key!r}: \"in\" takes at most {MAX_IN_VALUES} values, got {len(values)}")
-                params[f"{name}_in"] = [Jsonb(v) for v in values]
+                params[f"{name}_in"] = [Jsonb(_checked(key, v)) for v in values]
                 conditions.append(sql.SQL("f.value = ANY({}::jsonb[])").format(sql.Placeholder(f"{name}_in")))
             conditions += [_range_clause(key, name, operator, condition[operator], params)
                            for operator in RANGE_OPERATORS if operator in condition]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -187,3 +188,28 @@ def test_embedding_resumes_after_a_crash(conn, instance, docs, monkeypatch):
     (event,) = resumed.get_asset_materialization_events()
     assert event.materialization.metadata["vectors_written"].value == distinct_texts - 2
     assert conn.execute(stored).fetchone()["n"] == distinct_texts
+
+
+def test_a_document_the_database_refuses_fails_alone(conn, tmp_path):
+    """A NUL in a metadata value is valid JSON but not valid jsonb: that document fails with the
+    reason, and the rest of its batch is stored."""
+    from assets.ingestion.documents import sync_documents
+    from llamapg import collections
+
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    rows = [{"_id": "good-1", "text": "Lighthouses guide ships."},
+            {"_id": "bad", "text": "Sourdough rises.", "team": "a\u0000b"},
+            {"_id": "good-2", "text": "Tides follow the moon."}]
+    (folder / "rows.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    collection = collections.register(conn, "rows", str(folder))
+
+    report = sync_documents(conn, collection, [("", folder)])
+
+    assert (report.new, report.failed) == (2, 1)
+    statuses = {row["source_uri"]: (row["status"], row["error"]) for row in conn.execute(
+        "SELECT source_uri, status, error FROM documents WHERE collection_id = %s", (collection.id,))}
+    failed = [uri for uri, (status, _) in statuses.items() if status == "failed"]
+    assert len(failed) == 1 and "bad" in failed[0]
+    assert "cannot be stored" in statuses[failed[0]][1]
+    assert sorted(status for status, _ in statuses.values()) == ["failed", "processing", "processing"]

@@ -146,6 +146,12 @@ def test_filters_are_bounded_with_a_clear_error():
         compile_filters({"bucket": {"in": list(range(MAX_IN_VALUES + 1))}})
     with pytest.raises(FilterError, match="finite"):
         compile_filters({"year": {"gt": float("nan")}})
+    with pytest.raises(FilterError, match="finite"):
+        compile_filters({"year": {"in": [1, float("inf")]}})
+    with pytest.raises(FilterError, match="NUL"):
+        compile_filters({"team": {"in": [{"nested": ["ok", "x\x00y"]}]}})
+    with pytest.raises(FilterError, match="NUL"):
+        compile_filters({"a\x00b": 1})
 
 
 def test_wrong_dimension_query_vector_is_refused(conn, big_and_small):

@@ -107,9 +107,10 @@ def _store_batch(
         _write(conn, collection.id, [row_pages for row_pages, _ in parsed])
     except psycopg.DataError as exc:
         if len(batch) == 1:
-            # The database refuses this document's text: it fails alone, with the reason.
+            # The database refuses this document's text or metadata: it fails alone, with the reason,
+            # and without what was refused.
             row = parsed[0][0][0]
-            failed = DocumentRow(row.source_uri, row.content_hash, row.title, row.metadata, "failed",
+            failed = DocumentRow(row.source_uri, row.content_hash, None, {}, "failed",
                                  f"cannot be stored: {str(exc).strip()}")
             _write(conn, collection.id, [(failed, [])])
             parsed = [((failed, []), parsed[0][1])]
