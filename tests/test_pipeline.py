@@ -190,7 +190,7 @@ def test_embedding_resumes_after_a_crash(conn, instance, docs, monkeypatch):
     assert conn.execute(stored).fetchone()["n"] == distinct_texts
 
 
-def test_a_document_the_database_refuses_fails_alone(conn, tmp_path):
+def test_a_refused_document_fails_alone_and_a_repeated_id_is_one_document(conn, tmp_path):
     """A NUL in a metadata value is valid JSON but not valid jsonb: that document fails with the
     reason, and the rest of its batch is stored."""
     from assets.ingestion.documents import sync_documents
@@ -200,7 +200,8 @@ def test_a_document_the_database_refuses_fails_alone(conn, tmp_path):
     folder.mkdir()
     rows = [{"_id": "good-1", "text": "Lighthouses guide ships."},
             {"_id": "bad", "text": "Sourdough rises.", "team": "a\u0000b"},
-            {"_id": "good-2", "text": "Tides follow the moon."}]
+            {"_id": "good-2", "text": "Tides follow the moon."},
+            {"_id": "good-1", "text": "Lighthouses guide ships at night."}]  # a repeated id: the last row wins
     (folder / "rows.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     collection = collections.register(conn, "rows", str(folder))
 
@@ -213,3 +214,7 @@ def test_a_document_the_database_refuses_fails_alone(conn, tmp_path):
     assert len(failed) == 1 and "bad" in failed[0]
     assert "cannot be stored" in statuses[failed[0]][1]
     assert sorted(status for status, _ in statuses.values()) == ["failed", "processing", "processing"]
+    (text,) = [row["text"] for row in conn.execute(
+        "SELECT p.text FROM document_pages p JOIN documents d ON d.id = p.document_id"
+        " WHERE d.source_uri LIKE %s", ("%#good-1",))]
+    assert text == "Lighthouses guide ships at night."

@@ -102,6 +102,9 @@ def _store_batch(
 ) -> None:
     if not batch:
         return
+    # A source listed twice (a dataset with a repeated id) is one document: the last one wins, as
+    # it would one statement at a time (one statement cannot upsert the same row twice).
+    batch = list({document.source_uri: (document, changed) for document, changed in batch}.values())
     parsed = [(_parse(document), changed) for document, changed in batch]
     try:
         _write(conn, collection.id, [row_pages for row_pages, _ in parsed])
