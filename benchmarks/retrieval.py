@@ -190,7 +190,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
             for query in query_vectors:
                 params = {"q": query, "k": K, "buckets": buckets, "collection_id": collection["id"]}
 
-                def run():
+                def run():  # plain SQL in a transaction: the baseline, not llamapg's own mechanism
                     with conn.transaction():
                         if hnsw:
                             apply_settings(conn, plan_settings("hnsw", K, settings.hnsw_ef_search,

@@ -8,7 +8,7 @@ import psycopg
 from llamapg import queries
 from llamapg.models import EmbeddingModel
 from llamapg.indexes import hnsw_index_ready
-from llamapg.retrieval import apply_settings, plan_settings
+from llamapg.retrieval import plan_settings, run_with_settings
 
 RECALL_TARGET = 0.95
 
@@ -60,9 +60,8 @@ def hnsw_recall(
         # Each probe is searched within its own collection: its partition and that partition's index.
         query = {"query": probe["embedding"], "collection_id": probe["collection_id"], "k": k}
         truth = {row["content_hash"] for row in conn.execute(exact_sql, query)}
-        with conn.transaction():
-            apply_settings(conn, plan_settings("hnsw", k, ef_search, iterative_scan="off"))
-            found = {row["content_hash"] for row in conn.execute(hnsw_sql, query)}
+        found = {row["content_hash"] for row in run_with_settings(
+            conn, hnsw_sql, query, plan_settings("hnsw", k, ef_search, iterative_scan="off"))}
         recalls.append(len(truth & found) / len(truth))
     return float(np.mean(recalls)), len(probes)
 

@@ -246,9 +246,7 @@ def retrieve(
                              max_scan_tuples=max_scan_tuples)
     index_used = None
     if explain:
-        with conn.transaction():
-            apply_settings(conn, settings)
-            plan_rows = conn.execute(sql.SQL("EXPLAIN ") + statement, params).fetchall()
+        plan_rows = run_with_settings(conn, sql.SQL("EXPLAIN ") + statement, params, settings)
         index_used = any(model.hnsw_index_name(collection_id) in row["QUERY PLAN"] for row in plan_rows)
     rows = run_with_settings(conn, statement, params, settings)
     fallback = plan == "hnsw" and mode != "lexical" and len(rows) < min(k, state.matches)

@@ -12,7 +12,7 @@ from benchmarks.synthetic import SentenceMaker, add_synthetic_collection, cluste
 from llamapg import models
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
 from llamapg.indexes import ensure_hnsw_index
-from llamapg.retrieval import Fusion, apply_settings, build_query, choose_plan, plan_settings, retrieve
+from llamapg.retrieval import Fusion, build_query, choose_plan, plan_settings, retrieve, run_with_settings
 
 DIMENSIONS = 384
 DOCUMENTS = 300
@@ -44,9 +44,7 @@ def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, e
     statement, params = build_query(plan, model, query, collection_id, 5, filters)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
-    with conn.transaction():
-        apply_settings(conn, plan_settings(plan, 5, ef_search, iterative_scan))
-        return conn.execute(statement, params).fetchall()
+    return run_with_settings(conn, statement, params, plan_settings(plan, 5, ef_search, iterative_scan))
 
 
 def plan_text(rows: list[dict]) -> str:
