@@ -16,6 +16,7 @@ from llamapg import documents, models, queries
 from llamapg.embedders import Embedder
 from llamapg.indexes import IndexReport, ensure_partition_index, index_status
 from llamapg.models import EmbeddingModel
+from llamapg.progress import Progress
 from llamapg.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -136,19 +137,14 @@ def embed_collection(
         report.tokens += sum(row["token_count"] for row, _ in embedded)
         embedded.clear()
 
-    last_report = started
+    progress = Progress(logger, "chunks", total=report.to_embed, every_s=progress_every_s)
     try:
         for batch, vectors in _embedded_in_order(embedder, batches, in_flight):
             embedded.extend(zip(batch, vectors))
             if len(embedded) >= write_rows:
                 write()
-            now = time.perf_counter()
-            if now - last_report >= progress_every_s:
-                last_report = now
-                done = report.embedded + len(embedded)
-                rate = done / (now - started)
-                logger.info("%s: embedded %d/%d chunks (%.1f chunks/s, about %.0fs left)", model.name, done,
-                            report.to_embed, rate, (report.to_embed - done) / rate if rate else 0.0)
+            done = report.embedded + len(embedded)
+            progress.update(done, lambda: f"{model.name}: embedded {done}/{report.to_embed} chunks")
     finally:
         write()  # what was embedded is kept even when a later request fails: a re-run resumes after it
     logger.info("%s: embedded %d/%d chunks in %.1fs", model.name, report.embedded, report.to_embed,

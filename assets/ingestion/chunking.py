@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -15,6 +16,9 @@ from transformers.utils import logging as transformers_logging
 
 from assets.ingestion.readers import Page
 from llamapg import queries
+from llamapg.progress import Progress
+
+log = logging.getLogger(__name__)
 
 PAGE_SEPARATOR = "\n\n"
 # Counting tokens of a whole page trips the "longer than the maximum sequence length" warning,
@@ -169,12 +173,13 @@ def chunk_documents(
     are written as `pending`; the old ones keep answering until the new ones are embedded. Vectors
     are keyed by chunk text, so text that survives a re-chunk or an edit keeps its embedding.
     """
-    started = last_report = time.perf_counter()
+    started = time.perf_counter()
     report = ChunkReport()
     pending = conn.execute(
         queries.load("ingestion/documents_to_chunk"),
         {"collection_id": collection_id, "fingerprint": chunker.fingerprint},
     ).fetchall()
+    progress = Progress(logger or log, "documents", total=len(pending), every_s=progress_every_s)
     for first in range(0, len(pending), batch_size):
         rows = pending[first:first + batch_size]
         ids = [row["id"] for row in rows]
@@ -202,10 +207,7 @@ def chunk_documents(
             report.chunks += len(chunks)
             report.tokens += sum(chunk.token_count for chunk in chunks)
             report.max_tokens = max([report.max_tokens, *(chunk.token_count for chunk in chunks)])
-        if logger and time.perf_counter() - last_report >= progress_every_s:
-            last_report = time.perf_counter()
-            rate = report.documents / (last_report - started)
-            logger.info("chunked %d/%d documents (%d chunks), %.0f documents/s, about %.0fs left",
-                        report.documents, len(pending), report.chunks, rate, (len(pending) - report.documents) / rate)
+        progress.update(report.documents, lambda: (
+            f"chunked {report.documents}/{len(pending)} documents ({report.chunks} chunks)"))
     report.seconds = time.perf_counter() - started
     return report

@@ -13,6 +13,7 @@ from assets.ingestion.readers import DocumentError, SourceDocument, scan
 from llamapg import queries
 from llamapg.collections import Collection
 from llamapg.documents import DocumentRow, upsert
+from llamapg.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def sync_documents(
     document fails alone.
     """
     logger = logger or log
-    started = last_report = time.perf_counter()
+    started = time.perf_counter()
+    progress = Progress(logger, "documents", every_s=progress_every_s)
     report = SyncReport()
     existing = {
         row["source_uri"]: row
@@ -70,13 +72,9 @@ def sync_documents(
         if len(batch) >= batch_size:
             _store_batch(conn, collection, batch, report)
             batch = []
-        if time.perf_counter() - last_report >= progress_every_s:
-            last_report = time.perf_counter()
-            logger.info(
-                "%s: %d documents scanned (%d new, %d changed, %d failed, %d unchanged), %.0f documents/s",
-                collection.name, report.seen, report.new, report.changed, report.failed, report.skipped,
-                report.seen / (last_report - started),
-            )
+        progress.update(report.seen, lambda: (
+            f"{collection.name}: {report.seen} documents scanned ({report.new} new, {report.changed} changed, "
+            f"{report.failed} failed, {report.skipped} unchanged)"))
     _store_batch(conn, collection, batch, report)
     deleted = conn.execute(
         queries.load("ingestion/delete_removed_documents"), {"collection_id": collection.id, "seen": seen}
