@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,10 +21,43 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-@click.group()
+def describe_error(exc: BaseException) -> str:
+    """One line that leads with the cause: the database when it is the database, else the error."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 20:
+        chain.append(chain[-1].__cause__)
+    lost = next((e for e in chain if isinstance(e, (db.DatabaseUnavailable, psycopg.OperationalError))
+                 or type(e).__name__ in ("DagsterPostgresException", "OperationalError")), None)
+    if lost is not None:
+        detail = " ".join(str(lost).split()) or type(lost).__name__
+        return f"database unavailable ({db.where()}): {detail}"
+    detail = " ".join(str(exc).strip().splitlines()[0].split()) if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+class Commands(click.Group):
+    """Any error a command did not expect ends in one line that says why; `--debug` adds the
+    traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last stop before a traceback reaches the user
+            if ctx.params.get("debug") or get_settings().debug:
+                raise
+            raise click.ClickException(describe_error(exc) + "  (run with --debug for the traceback)") from exc
+
+
+@click.group(cls=Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
-def main(verbose: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors, not only their cause.")
+def main(verbose: bool, debug: bool) -> None:
     """llamapg: document collections -> chunks -> embeddings -> pgvector, answered over HTTP."""
+    if debug:
+        os.environ["LLAMAPG_DEBUG"] = "true"
+        get_settings.cache_clear()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -97,8 +131,12 @@ def db_migrate() -> None:
 @click.option("--collection", "-c", required=True, help="Collection name (lowercase letters, digits, . _ -).")
 @click.option("--chunk-size", type=int, default=None, help="Chunk size in model tokens (default LLAMAPG_CHUNK_SIZE).")
 @click.option("--chunk-overlap", type=int, default=None, help="Overlap in model tokens (default LLAMAPG_CHUNK_OVERLAP).")
+@click.option("--context-headers/--no-context-headers", default=None,
+              help="Embed and index each chunk with its document's title and heading path "
+                   "(the collection's setting, on by default; a change re-chunks the collection).")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
-def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: int | None, quiet: bool) -> None:
+def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: int | None,
+           context_headers: bool | None, quiet: bool) -> None:
     """Ingest the documents under PATH into a collection, through the Dagster assets."""
     from llamapg.collections import validate_name
     from pipelines.ingest import IngestError
@@ -114,6 +152,7 @@ def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: i
             log_level="WARNING" if quiet else "INFO",
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
+            context_headers=context_headers,
         )
     except (IngestError, ValueError) as exc:
         _fail(str(exc))
@@ -208,8 +247,10 @@ def _ask_api(api_url: str, question: str, collection: str, k: int) -> dict:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write {mode: {ndcg@10, recall@100, mrr@10, p50_ms, p99_ms}} here.")
 @click.option("--skip-ingest", is_flag=True, help="The corpus is already ingested in the collection.")
+@click.option("--context-headers/--no-context-headers", default=None,
+              help="Ingest with chunk headers on or off (default: the collection's setting, on).")
 def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_name: str | None, split: str,
-                 json_path: Path | None, skip_ingest: bool) -> None:
+                 json_path: Path | None, skip_ingest: bool, context_headers: bool | None) -> None:
     """Ingest a BEIR dataset's corpus through the pipeline and measure retrieval quality per mode."""
     from llamapg import eval_runner
     from llamapg.bootstrap import prepare_database
@@ -233,7 +274,7 @@ def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_na
     if not skip_ingest:
         try:
             run_ingest(name, eval_runner.staging_dir(settings.home.resolve(), name, dataset),
-                       instance=dagster_instance(), log_level="WARNING")
+                       instance=dagster_instance(), log_level="WARNING", context_headers=context_headers)
         except IngestError as exc:
             _fail(str(exc))
     use_threads(settings.query_threads)
@@ -299,6 +340,11 @@ def dagster_ui(host: str, port: int | None) -> None:
     prepare_database(settings)
     _register_known_partitions()
     env = {**os.environ, **dagster_environment(settings)}
+    # Started in the background of a script, this process inherits SIGINT (and so SIGTERM, the way
+    # `dagster dev` handles it) as ignored, and an ignored signal stays ignored across exec: then
+    # nothing short of SIGKILL stops Dagster. Restore the defaults before handing over.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
     command = [
         str(Path(sys.executable).with_name("dagster")), "dev",
         "-w", str(REPO_ROOT / "workspace.yaml"),
@@ -367,6 +413,11 @@ def models_add(name: str, provider: str, model_id: str, dimensions: int, max_inp
     from pipelines.ingest import register_partitions
     from pipelines.instance import dagster_instance
 
+    from llamapg.embedders import credentials_problem
+
+    problem = credentials_problem(provider, name, base_url)
+    if problem:
+        _fail(problem)
     limit = max_input_tokens or (256 if provider == "local" else 8191)
     try:
         with db.connection(prepare_database()) as conn:
@@ -395,7 +446,9 @@ def models_backfill(name: str, quiet: bool) -> None:
     failed = [check for check, passed in result.checks.items() if not passed]
     click.echo(f"{name}: {result.vectors_written} vectors written over {len(result.collections)} collections; "
                + (f"failed checks: {', '.join(failed)}" if failed else "all checks passed"))
-    if not failed:
+    if result.problems:
+        click.echo(f"not ready to activate: {'; '.join(result.problems)}")
+    else:
         click.echo(f"next: llamapg models activate {name}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from llamapg.headers import context_header
 from llamapg.retrieval import Source
 
 
@@ -21,6 +22,7 @@ class ContextBlock:
     text: str
     chunk_ids: list[int] = field(default_factory=list)
     tokens: int = 0
+    headings: list[str] = field(default_factory=list)
 
 
 def _merge(block: ContextBlock, source: Source) -> bool:
@@ -55,7 +57,7 @@ def build_context(
         blocks.append(ContextBlock(
             number=len(blocks) + 1, document_id=source.document_id, source=source.source, title=source.title,
             page=source.page, start=source.char_start, end=source.char_end, text=source.text,
-            chunk_ids=[source.chunk_id], tokens=tokens,
+            chunk_ids=[source.chunk_id], tokens=tokens, headings=list(source.headings),
         ))
         used += tokens
     citations = {chunk_id: block.number for block in blocks for chunk_id in block.chunk_ids}
@@ -77,6 +79,8 @@ def _merge_if_fits(block: ContextBlock, source: Source, room: int, count_tokens)
 def format_context(blocks: Sequence[ContextBlock]) -> str:
     parts = []
     for block in blocks:
-        where = (block.title or block.source) + (f", page {block.page}" if block.page else "")
+        # The block's label is the chunk's context header: what it is about, where it sits.
+        where = context_header(block.title or block.source, block.headings) + (
+            f", page {block.page}" if block.page else "")
         parts.append(f"[{block.number}] ({where})\n{block.text}")
     return "\n\n".join(parts)

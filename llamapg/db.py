@@ -44,6 +44,19 @@ def database_url(settings: Settings | None = None) -> str:
     return _with_database(server_url(settings), settings.database_name)
 
 
+def where(settings: Settings | None = None) -> str:
+    """Which database, for messages: the configured URL without its password, or the embedded
+    server's data directory. Starts nothing."""
+    settings = settings or get_settings()
+    if not settings.database_url:
+        return f"embedded server in {settings.pgdata_dir}"
+    parts = urlsplit(settings.database_url)
+    netloc = parts.netloc.rsplit("@", 1)
+    if len(netloc) == 2 and ":" in netloc[0]:
+        netloc[0] = netloc[0].split(":", 1)[0] + ":***"
+    return urlunsplit((parts.scheme, "@".join(netloc), parts.path, "", ""))
+
+
 def dagster_storage_url(settings: Settings | None = None) -> str:
     """URL for dagster-postgres: its own database on the same server.
 

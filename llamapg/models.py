@@ -122,8 +122,17 @@ def activate(conn: psycopg.Connection, name: str) -> EmbeddingModel:
     return get(conn, name)
 
 
-def register_default(conn: psycopg.Connection, name: str) -> EmbeddingModel:
-    """The bundled all-MiniLM-L6-v2, active when no other model is: a fresh install works offline."""
+def register_default(conn: psycopg.Connection, name: str) -> EmbeddingModel | None:
+    """The bundled all-MiniLM-L6-v2 on a fresh install (active when no other model is), so that it
+    works offline. Registered once: a default model that was retired stays retired, and a database
+    whose models were all swapped for others does not need it."""
+    existing = find(conn, name)
+    if existing is not None:
+        if existing.status == "registered" and active(conn) is None:
+            return activate(conn, name)
+        return existing
+    if any(model.status != "retired" for model in list_models(conn)):
+        return None
     model = register(
         conn, name, provider="local", model=BUNDLED_MINILM, dimensions=384, max_input_tokens=256
     )

@@ -66,6 +66,7 @@ class Source:
     metadata: dict = field(default_factory=dict)
     char_start: int = 0
     char_end: int = 0
+    headings: list[str] = field(default_factory=list)  # the heading path of the chunk's section
     lexical_score: float | None = None
     score: float | None = None
     vector_rank: int | None = None

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
         env_prefix="LLAMAPG_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
+    # Tracebacks with errors (the CLI's --debug sets it); without, errors are one line with their cause.
+    debug: bool = False
+
     # Where the embedded database and uploaded files live.
     home: Path = Path(".llamapg")
     pgdata: Path | None = None

@@ -14,7 +14,7 @@ from llamapg import collections, db, models
 from llamapg.bootstrap import prepare_database
 from llamapg.settings import Settings, get_settings
 from pipelines.resources import default_resources
-from pipelines.runs import IngestError, materialization_metadata, materialize_step
+from pipelines.runs import IngestError, logging_config, materialization_metadata, materialize_step
 
 __all__ = ["IngestError", "IngestResult", "ingest", "register_partitions"]
 
@@ -26,9 +26,9 @@ class IngestResult:
     metadata: dict[str, dict] = field(default_factory=dict)
 
 
-def _run_config(log_level: str, chunk_size: int | None, chunk_overlap: int | None) -> dict:
+def _run_config(log_level: str, chunk_size: int | None, chunk_overlap: int | None, tracebacks: bool) -> dict:
     chunking = {key: value for key, value in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap)) if value}
-    config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    config: dict = logging_config(log_level, tracebacks)
     if chunking:
         config["ops"] = {"chunks": {"config": chunking}}
     return config
@@ -51,15 +51,17 @@ def ingest(
     log_level: str = "INFO",
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
+    context_headers: bool | None = None,
 ) -> IngestResult:
-    """Register the collection, then materialize raw_documents+chunks, embeddings and hnsw_index."""
+    """Register the collection, then materialize raw_documents+chunks, embeddings and hnsw_index.
+    `context_headers` turns the collection's chunk headers on or off (None keeps its setting)."""
     settings = settings or get_settings()
     source = source.expanduser().resolve()
     if not source.is_dir():
         raise IngestError(f"not a directory: {source}")
     url = prepare_database(settings)
     with db.connection(url) as conn:
-        collections.register(conn, name, str(source))
+        collections.register(conn, name, str(source), context_headers=context_headers)
         model = models.active(conn)
         registered = [m.name for m in models.list_models(conn) if m.status != "retired"]
     if model is None:
@@ -67,7 +69,7 @@ def ingest(
     register_partitions(instance, name, registered)
 
     resources = default_resources(settings.database_url)
-    run_config = _run_config(log_level, chunk_size, chunk_overlap)
+    run_config = _run_config(log_level, chunk_size, chunk_overlap, settings.debug)
     steps = [
         ([raw_documents, chunks], name),
         ([embeddings], dg.MultiPartitionKey({"collection": name, "model": model.name})),

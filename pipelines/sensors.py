@@ -1,28 +1,15 @@
 """Watch every collection's files: new, changed or deleted files (and uploads) request an ingest run."""
 
-import hashlib
 import json
 
 import dagster as dg
 
-from assets.ingestion.readers import source_files
+from assets.ingestion.readers import files_fingerprint
 from assets.partitions import collection_partitions, model_partitions
 from assets.resources import PostgresResource
 from llamapg import collections, models
 from llamapg.settings import get_settings
 from pipelines.jobs import ingest_collection_job
-
-
-def files_fingerprint(roots) -> str:
-    """Changes whenever a supported file is added, removed, resized or touched under any root."""
-    digest = hashlib.sha256()
-    for prefix, root in roots:
-        if not root.is_dir():
-            continue
-        for path, relative in source_files(root):
-            stat = path.stat()
-            digest.update(f"{prefix}{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def register_watched_folders(conn, context: dg.SensorEvaluationContext) -> None:
@@ -44,7 +31,8 @@ def register_watched_folders(conn, context: dg.SensorEvaluationContext) -> None:
     minimum_interval_seconds=get_settings().sensor_interval_s,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests an ingest run for each collection whose files (or uploads) were added, changed "
-    "or deleted since the last tick; sub-folders of LLAMAPG_WATCH_ROOTS become new collections.",
+    "or deleted since its last ingest (whatever ran it) and the last tick; sub-folders of LLAMAPG_WATCH_ROOTS "
+    "become new collections.",
 )
 def source_files_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource) -> dg.SensorResult:
     settings = get_settings()
@@ -53,12 +41,18 @@ def source_files_sensor(context: dg.SensorEvaluationContext, postgres: PostgresR
         register_watched_folders(conn, context)
         known = collections.list_collections(conn)
         model_names = [m.name for m in models.list_models(conn) if m.status != "retired"]
+        # A collection being ingested right now (by the CLI, an upload, another run) is looked at
+        # again on a later tick, against what that ingest saw.
+        busy = {c.name for c in known if collections.busy(conn, c, "documents")}
     fingerprints = {c.name: files_fingerprint(collections.source_roots(c, settings)) for c in known}
+    ingested = {c.name: c.files_fingerprint for c in known}
     requests = [
         dg.RunRequest(partition_key=name, run_key=f"{name}:{fingerprint}", tags={"llamapg/trigger": "files changed"})
         for name, fingerprint in fingerprints.items()
-        if previous.get(name) != fingerprint
+        if name not in busy and fingerprint not in (ingested[name], previous.get(name))
     ]
+    for name in busy:  # not requested: keep what the cursor had, so the next tick compares again
+        fingerprints[name] = previous.get(name, "")
     new_collections = [n for n in fingerprints if not context.instance.has_dynamic_partition(collection_partitions.name, n)]
     new_models = [n for n in model_names if not context.instance.has_dynamic_partition(model_partitions.name, n)]
     partition_requests = []

@@ -16,6 +16,7 @@ import math
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Always answered: probes and scrapers must see a busy service as alive.
+# Prefixes: "/docs" covers the offline Swagger UI and ReDoc files under /docs-assets.
 EXEMPT_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 

@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from llamapg import db
 from llamapg.bootstrap import prepare_database
@@ -18,6 +19,7 @@ from query_service.metrics import Metrics
 from query_service.routers import collections, documents, health, openai_compat, prompts, query
 
 log = logging.getLogger(__name__)
+DOCS_ASSETS_URL = "/docs-assets"
 
 
 def _start(app: FastAPI, settings: Settings) -> None:
@@ -51,7 +53,9 @@ async def lifespan(app: FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc from files in the fastapi-offline package, not from a CDN: they work offline.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS_URL,
         title="llamapg",
         version="0.1.0",
         description="Retrieval-augmented answers from PostgreSQL + pgvector, with the source chunks and their scores.",

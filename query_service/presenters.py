@@ -11,7 +11,7 @@ def sources_out(found: SearchResult, citations: dict[int, int] | None = None) ->
     return [
         SourceOut(
             rank=rank, chunk_id=s.chunk_id, document_id=s.document_id, title=s.title, source=s.source,
-            page=s.page, text=s.text, similarity=s.similarity, lexical_score=s.lexical_score, score=s.score,
+            page=s.page, headings=s.headings, text=s.text, similarity=s.similarity, lexical_score=s.lexical_score, score=s.score,
             rerank_score=s.rerank_score, citation=citations.get(s.chunk_id),
             metadata=s.metadata,
         )

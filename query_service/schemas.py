@@ -38,7 +38,8 @@ class SourceOut(BaseModel):
     title: str | None
     source: str = Field(description="Source URI of the document, relative to its collection's directory.")
     page: int | None = Field(description="1-based page of the chunk's start, for paged formats (PDF).")
-    text: str
+    headings: list[str] = Field(default_factory=list, description="Heading path of the chunk's section (Markdown, HTML, PDF outline).")
+    text: str = Field(description="The chunk's own text (its context header is embedded and indexed, not shown).")
     similarity: float | None = Field(description="Cosine similarity, 1 - (embedding <=> question).")
     lexical_score: float | None = Field(default=None, description="BM25 score (lexical and hybrid modes).")
     score: float | None = Field(default=None, description="The score this mode ranked by: similarity, BM25 or RRF.")

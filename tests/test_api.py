@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -107,3 +109,14 @@ def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
             assert recovered.status_code == 200, recovered.text
     finally:
         embedded.stop(pgdata)
+
+
+@pytest.mark.parametrize("page, asset", [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_api_docs_load_nothing_from_the_network(database_url, page, asset):
+    with TestClient(create_app(get_settings())) as client:
+        html = client.get(page)
+        served = client.get(f"/docs-assets/{asset}")
+    assert html.status_code == 200
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html.text) + re.findall(r'<link[^>]+href="([^"]+)"', html.text)
+    assert scripts and all(url.startswith("/docs-assets/") for url in scripts), scripts
+    assert served.status_code == 200 and len(served.content) > 100_000

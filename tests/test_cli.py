@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from click.testing import CliRunner
 
 from llamapg.cli import main
+from llamapg.settings import get_settings
 
 
 def test_ingest_then_query(database_url, collection_dir):
@@ -45,3 +47,66 @@ def test_db_commands(database_url):
     assert status.exit_code == 0 and "schema up to date" in status.output
     listed = runner.invoke(main, ["models", "list"])
     assert "all-minilm-l6-v2" in listed.output and "active" in listed.output
+
+
+def test_a_model_without_credentials_is_refused_when_added_and_before_a_backfill(database_url, monkeypatch):
+    from llamapg import db, models
+
+    for variable in ("LLAMAPG_OPENAI_API_KEY", "OPENAI_API_KEY", "LLAMAPG_OPENAI_BASE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    added = runner.invoke(main, ["models", "add", "te3", "--provider", "openai", "--model", "text-embedding-3-small",
+                                 "--dimensions", "1536"])
+    assert added.exit_code != 0
+    assert added.output.strip().splitlines() == [
+        "Error: te3: no API key for https://api.openai.com/v1: set LLAMAPG_OPENAI_API_KEY (or OPENAI_API_KEY), "
+        "or give --base-url for an OpenAI-compatible server that needs none"]
+    # Registered some other way (or the key removed since): the backfill refuses before it starts.
+    with db.connection(database_url) as conn:
+        models.register(conn, "te3", provider="openai", model="text-embedding-3-small", dimensions=1536,
+                        max_input_tokens=8191)
+        conn.commit()
+    backfill = runner.invoke(main, ["models", "backfill", "te3"])
+    assert backfill.exit_code != 0 and "te3: no API key" in backfill.output and "Traceback" not in backfill.output
+
+
+def test_an_endpoint_failure_is_one_line_naming_the_model_and_url(database_url, collection_dir):
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", str(collection_dir), "-c", "docs", "-q"]).exit_code == 0
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    monkeypatch_env = {"LLAMAPG_OPENAI_MAX_RETRIES": "0"}
+    added = runner.invoke(main, ["models", "add", "bad", "--provider", "openai", "--model", "m", "--dimensions", "8",
+                                 "--base-url", url])
+    assert added.exit_code == 0, added.output
+    failed = runner.invoke(main, ["models", "backfill", "bad", "-q"], env=monkeypatch_env)
+    assert failed.exit_code != 0
+    (line,) = failed.output.strip().splitlines()
+    assert line.startswith(f"Error: embeddings [docs|bad] failed: bad: embeddings request to {url}/ failed: ")
+    assert "DagsterExecutionStepExecutionError" not in line
+    # Not quiet: progress lines, still no traceback; --debug: the stack trace too.
+    loud = runner.invoke(main, ["models", "backfill", "bad"], env=monkeypatch_env)
+    assert loud.exit_code != 0 and "Stack Trace" not in loud.output and "Traceback" not in loud.output
+    debug = runner.invoke(main, ["--debug", "models", "backfill", "bad"], env={**monkeypatch_env, "LLAMAPG_DEBUG": None})
+    assert "Stack Trace" in debug.output
+
+
+def test_a_lost_database_is_a_readable_message_and_debug_shows_the_traceback(database_url, monkeypatch):
+    from llamapg import bootstrap
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("LLAMAPG_DATABASE_URL", f"postgresql://llamapg:secret@127.0.0.1:{port}/llamapg")
+    get_settings.cache_clear()
+    bootstrap._prepared.clear()
+    runner = CliRunner()
+    listed = runner.invoke(main, ["models", "list"])
+    assert listed.exit_code != 0
+    (line,) = listed.output.strip().splitlines()
+    assert line.startswith(f"Error: database unavailable (postgresql://llamapg:***@127.0.0.1:{port}/llamapg): ")
+    assert "secret" not in line and "--debug" in line
+    debug = runner.invoke(main, ["--debug", "models", "list"])
+    assert debug.exit_code != 0 and debug.exception is not None

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from llamapg import collections
+from llamapg import collections, db
 from llamapg.settings import get_settings
 from query_service.main import create_app
 from tests.conftest import FIXTURES, SHARED_DATA
@@ -184,3 +184,65 @@ def test_nightly_rescan_requests_every_collection(conn, database_url, instance):
     assert sorted(r.partition_key for r in requests) == ["alpha", "beta"]
     assert requests[0].run_key == f"rescan:alpha:{tick.isoformat()}"
     assert nightly_rescan.cron_schedule == get_settings().rescan_cron
+
+
+def test_a_fresh_sensor_does_not_ingest_again_what_the_cli_ingested(conn, watch_root, instance):
+    from pipelines.ingest import ingest
+
+    shutil.copytree(FIXTURES / "docs", watch_root / "notes")
+    ingest("notes", watch_root / "notes", instance=instance, log_level="WARNING")
+    # A new daemon (no sensor cursor), as on a fresh `make run`: nothing changed since the ingest.
+    fresh = Daemon(instance)
+    assert fresh.tick() == []
+    (watch_root / "notes" / "tides.md").write_text("# Tides\n\nThe moon's gravity raises two tidal bulges.\n")
+    assert [r.partition_key for r in fresh.tick()] == ["notes"]
+
+
+def test_one_ingestion_at_a_time_per_collection(conn, database_url, watch_root, instance):
+    import threading
+
+    from tests.support.pipeline import materialize_collection
+
+    shutil.copytree(FIXTURES / "docs", watch_root / "notes")
+    notes = collections.register(conn, "notes", str(watch_root / "notes"))
+    daemon = Daemon(instance)
+    with db.connection(database_url, autocommit=True) as other_run:
+        with collections.exclusive(other_run, notes, "documents"):
+            # The sensor leaves a collection alone while another run ingests it...
+            assert daemon.tick() == []
+            # ...and a run started meanwhile (here: the CLI's steps) waits for it.
+            second = threading.Thread(target=materialize_collection, args=(instance, "notes"))
+            second.start()
+            second.join(timeout=5)
+            assert second.is_alive()
+            assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0
+        second.join(timeout=120)
+    assert not second.is_alive()
+    statuses = [row["status"] for row in conn.execute("SELECT status FROM documents")]
+    assert statuses == ["ready"] * 4
+    assert daemon.tick() == []  # the files are as that ingest saw them
+
+
+def test_documents_left_processing_by_an_interrupted_run_are_picked_up(conn, instance, collection_dir):
+    import dagster as dg
+
+    from assets import chunks, raw_documents
+    from pipelines.resources import default_resources
+    from tests.support.pipeline import materialize_collection
+
+    collections.register(conn, "docs", str(collection_dir))
+    materialize_collection(instance, "docs")
+    daemon = Daemon(instance)
+    (collection_dir / "lighthouses.txt").write_text("Lighthouse keepers trimmed the wicks every evening.\n")
+    # The ingest is cancelled after chunking: its embedding never runs.
+    dg.materialize([raw_documents, chunks], partition_key="docs", instance=instance, resources=default_resources())
+    stuck = "SELECT status FROM documents WHERE source_uri = 'lighthouses.txt'"
+    assert conn.execute(stuck).fetchone()["status"] == "processing"
+
+    # The next run of the collection (the nightly rescan; nothing changed since) materializes chunks
+    # again, saying why, so that declarative automation embeds and promotes the document.
+    daemon.ingest_run("docs")
+    assert ("embeddings", "docs|all-minilm-l6-v2") in daemon.runs
+    assert conn.execute(stuck).fetchone()["status"] == "ready"
+    resumed = instance.get_latest_materialization_event(dg.AssetKey("chunks"))
+    assert resumed.asset_materialization.metadata["documents_resumed"].value == 1

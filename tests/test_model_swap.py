@@ -3,6 +3,7 @@ while queries keep being answered, each wholly by one model."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -125,3 +126,96 @@ def test_auto_activation_once_checks_pass(conn, database_url, instance, ingested
         register_remote(conn, server.url)
         backfill_model("remote", instance=instance)
     assert models.active(conn).name == "remote"
+
+
+def test_the_readme_swap_section_followed_literally_ends_on_the_new_model(conn, database_url, ingested, tmp_path):
+    """Steps 1-5 of "Swapping the embedding model" through the CLI, the default model retired too;
+    then every command, a restarted API and a new collection's ingest work on the new model."""
+    from llamapg import bootstrap
+
+    runner = CliRunner()
+
+    def cli(*arguments: str) -> str:
+        outcome = runner.invoke(main, list(arguments))
+        assert outcome.exit_code == 0, outcome.output
+        return outcome.output
+
+    with openai_server(dimensions=64) as server:
+        assert "next: llamapg models backfill te3" in cli(
+            "models", "add", "te3", "--provider", "openai", "--model", "stand-in", "--dimensions", "64",
+            "--base-url", server.url)
+        backfilled = cli("models", "backfill", "te3", "--quiet")
+        assert "all checks passed" in backfilled and "next: llamapg models activate te3" in backfilled
+        assert "te3  [registered]" in cli("models", "list")
+        assert "te3 is active" in cli("models", "activate", "te3")
+        assert "all-minilm-l6-v2 retired" in cli("models", "retire", "all-minilm-l6-v2")
+
+        # Start-up (here: a process that never prepared this database) neither re-registers nor
+        # requires the retired default model.
+        bootstrap._prepared.clear()
+        listed = cli("models", "list")
+        assert "all-minilm-l6-v2  [retired]" in listed and "te3  [active]" in listed
+        answered = json.loads(cli("query", "How do lighthouses focus their light?", "-c", "docs", "--json"))
+        assert answered["model"] == "te3" and answered["sources"]
+        bootstrap._prepared.clear()
+        with TestClient(create_app(get_settings())) as client:
+            found = client.post("/search", json={"question": "lighthouses", "collection": "docs"})
+            assert found.status_code == 200 and found.json()["model"] == "te3"
+
+        (tmp_path / "recipes").mkdir()
+        (tmp_path / "recipes" / "bread.md").write_text("# Bread\n\nKnead the dough for ten minutes.\n")
+        assert "1 new" in cli("ingest", str(tmp_path / "recipes"), "-c", "recipes", "--quiet")
+        assert models.get(conn, "all-minilm-l6-v2").status == "retired"
+
+        # A retired name stays retired; the same model comes back under a new name.
+        again = runner.invoke(main, ["models", "add", "all-minilm-l6-v2", "--provider", "local",
+                                     "--model", "all-MiniLM-L6-v2", "--dimensions", "384"])
+        assert again.exit_code != 0 and "was retired" in again.output
+        assert "registered minilm2" in cli("models", "add", "minilm2", "--provider", "local",
+                                           "--model", "all-MiniLM-L6-v2", "--dimensions", "384")
+
+
+def test_a_backfill_embeds_collections_registered_while_it_runs(conn, database_url, instance, ingested,
+                                                                 tmp_path, monkeypatch):
+    import pipelines.backfill as backfill
+    from llamapg import collections
+    from tests.support.pipeline import materialize_collection
+
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "note.txt").write_text("A collection uploaded while the backfill was running.")
+    real_step = backfill.materialize_step
+
+    def step_then_register_a_collection(instance_, selection, key, **kwargs):
+        outcome = real_step(instance_, selection, key, **kwargs)
+        if not collections.find(conn, "late"):
+            collections.register(conn, "late", str(late))
+            materialize_collection(instance_, "late")  # chunked and embedded by the active model only
+        return outcome
+
+    monkeypatch.setattr(backfill, "materialize_step", step_then_register_a_collection)
+    with openai_server(dimensions=64) as server:
+        register_remote(conn, server.url)
+        result = backfill.backfill_model("remote", instance=instance)
+    assert result.collections == ["docs", "late"]
+    assert result.problems == []
+    assert CliRunner().invoke(main, ["models", "activate", "remote"]).exit_code == 0
+
+
+def test_an_automated_run_for_a_model_not_backfilled_is_a_success_with_checks_skipped(conn, instance, ingested):
+    import dagster as dg
+
+    from assets import embeddings
+    from assets.embeddings.assets import AUTOMATION_TAG
+    from pipelines.ingest import register_partitions
+    from pipelines.resources import default_resources
+
+    with openai_server(dimensions=64) as server:
+        register_remote(conn, server.url)
+        register_partitions(instance, "docs", ["remote"])
+        outcome = dg.materialize([embeddings], partition_key=dg.MultiPartitionKey({"collection": "docs", "model": "remote"}),
+                                 instance=instance, resources=default_resources(), tags={AUTOMATION_TAG: "true"},
+                                 raise_on_error=False)
+        assert server.requests == []
+    assert outcome.success
+    assert outcome.get_asset_materialization_events() == [] and outcome.get_asset_check_evaluations() == []

@@ -37,7 +37,9 @@ def test_datasets_give_one_document_per_row(tmp_path):
     pq.write_table(pa.Table.from_pylist([{"id": 7, "content": "Parquet row text."}]), tmp_path / "extra.parquet")
     documents = {d.source_uri: d for d in scan(tmp_path)}
     assert set(documents) == {"corpus.jsonl#d1", "corpus.jsonl#d2", "extra.parquet#7"}
-    assert documents["corpus.jsonl#d1"].load()[0].text == "Aspirin\n\nAspirin thins the blood."
+    # The title is the document's, not part of its text (chunks carry it in their header).
+    assert documents["corpus.jsonl#d1"].load()[0].text == "Aspirin thins the blood."
+    assert documents["corpus.jsonl#d1"].title == "Aspirin"
     assert documents["corpus.jsonl#d1"].metadata["metadata"] == {"year": 1999}
     assert documents["corpus.jsonl#d2"].title == "d2"
     assert documents["extra.parquet#7"].load()[0].text == "Parquet row text."

@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 import psycopg
 
+from assets.ingestion.chunking import embedding_input
 from llamapg import documents, models, queries
 from llamapg.embedders import Embedder
 from llamapg.indexes import IndexReport, ensure_partition_index, index_status
@@ -37,7 +38,8 @@ def _embedded_in_order(
         def submit_next() -> None:
             batch = next(pending, None)
             if batch is not None:
-                ahead.append((batch, pool.submit(embedder.embed, [row["text"] for row in batch])))
+                inputs = [embedding_input(row["header"], row["text"]) for row in batch]
+                ahead.append((batch, pool.submit(embedder.embed, inputs)))
 
         for _ in range(max(1, in_flight)):
             submit_next()

@@ -66,11 +66,13 @@ def hnsw_index(context: dg.AssetExecutionContext, config: HnswConfig, postgres: 
             "activated": activated,
         },
         check_results=[
-            dg.AssetCheckResult(check_name="index_valid", passed=valid, metadata={"partitions": report.partitions}),
+            dg.AssetCheckResult(check_name="index_valid", passed=valid,
+                                metadata={"model": model.name, "partitions": report.partitions}),
             dg.AssetCheckResult(
                 check_name="recall_at_10",
                 passed=valid and recall >= quality.RECALL_TARGET,
-                metadata={"recall_at_10": round(recall, 4), "probes": probes, "target": quality.RECALL_TARGET},
+                metadata={"model": model.name, "recall_at_10": round(recall, 4), "probes": probes,
+                          "target": quality.RECALL_TARGET},
             ),
         ],
     )

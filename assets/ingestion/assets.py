@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.ingestion.chunking import Chunker, check_chunk_size, chunk_documents
 from assets.ingestion.documents import sync_documents
+from assets.ingestion.readers import files_fingerprint
 from assets.partitions import collection_partitions
 from assets.resources import PostgresResource
 from llamapg import collections, models, queries
@@ -29,7 +30,11 @@ def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource)
         roots = collections.source_roots(collection, get_settings())
         if not roots:
             raise dg.Failure(f"collection {collection.name!r} has no source directory and no uploads")
-        report = sync_documents(conn, collection, roots, logger=context.log)
+        with collections.exclusive(conn, collection, "documents", logger=context.log):
+            seen_files = files_fingerprint(roots)  # before the scan: a file changed during it is seen next time
+            report = sync_documents(conn, collection, roots, logger=context.log)
+            conn.execute(queries.load("collections/record_files_fingerprint"),
+                         {"fingerprint": seen_files, "collection_id": collection.id})
         counts = conn.execute(queries.load("ingestion/collection_counts"), {"collection_id": collection.id}).fetchone()
     context.log.info(
         f"{collection.name}: {report.seen} documents ({report.new} new, {report.changed} changed, "
@@ -64,14 +69,27 @@ class ChunkingConfig(dg.Config):
     chunk_overlap: Optional[int] = None
 
 
-def chunker_for(conn, chunk_size: int, chunk_overlap: int) -> Chunker:
+def chunker_for(conn, chunk_size: int, chunk_overlap: int, context_headers: bool = True) -> Chunker:
     """Count tokens with the active model's tokenizer (the bundled MiniLM one for remote models),
     and refuse sizes beyond any registered model's input window."""
     registered = [m for m in models.list_models(conn) if m.status != "retired"]
     check_chunk_size(chunk_size, chunk_overlap, {m.name: m.max_input_tokens for m in registered})
     active = models.active(conn)
     tokenizer_model = active.model if active and active.provider == "local" else BUNDLED_MINILM
-    return Chunker(load_tokenizer(tokenizer_model), chunk_size, chunk_overlap, tokenizer_name=tokenizer_model)
+    return Chunker(load_tokenizer(tokenizer_model), chunk_size, chunk_overlap, tokenizer_name=tokenizer_model,
+                   context_headers=context_headers)
+
+
+def interrupted_documents(conn, collection: collections.Collection) -> int:
+    """Documents chunked but never promoted, with no embedding run at work on the collection: the
+    run that was to embed them was killed or cancelled."""
+    stuck = conn.execute(queries.load("ingestion/processing_documents"),
+                         {"collection_id": collection.id}).fetchone()["n"]
+    if not stuck:
+        return 0
+    running = any(collections.busy(conn, collection, f"embeddings:{model.name}")
+                  for model in models.list_models(conn) if model.status != "retired")
+    return 0 if running else stuck
 
 
 @dg.asset(
@@ -82,7 +100,8 @@ def chunker_for(conn, chunk_size: int, chunk_overlap: int) -> Chunker:
     group_name="ingestion",
     kinds={"postgres", "python"},
     description="Token-sized chunks (RecursiveCharacterTextSplitter, counted in the embedding model's "
-    "own tokenizer) with page numbers and character offsets. Only new or changed documents are re-chunked.",
+    "own tokenizer) with page numbers, character offsets and a context header (title and heading path). "
+    "Only new or changed documents are re-chunked.",
 )
 def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, postgres: PostgresResource):
     settings = get_settings()
@@ -90,10 +109,15 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, postgres: 
     overlap = config.chunk_overlap if config.chunk_overlap is not None else settings.chunk_overlap
     with postgres.connect() as conn:
         collection = collections.get(conn, context.partition_key)
-        chunker = chunker_for(conn, size, overlap)
-        report = chunk_documents(conn, collection.id, chunker, logger=context.log)
+        chunker = chunker_for(conn, size, overlap, collection.context_headers)
+        with collections.exclusive(conn, collection, "documents", logger=context.log):
+            report = chunk_documents(conn, collection.id, chunker, logger=context.log)
+            resumed = 0 if report.documents else interrupted_documents(conn, collection)
         total = conn.execute(queries.load("retrieval/collection_size"), {"collection_id": collection.id}).fetchone()
-    if not report.documents:
+    if resumed:
+        context.log.info(f"{collection.name}: {resumed} documents were left processing by an interrupted run; "
+                         "materialized so that their embedding resumes")
+    elif not report.documents:
         context.log.info(f"{collection.name}: no new or changed documents; chunks unchanged")
         return
     context.log.info(
@@ -110,6 +134,8 @@ def chunks(context: dg.AssetExecutionContext, config: ChunkingConfig, postgres: 
             "chunk_size": size,
             "chunk_overlap": overlap,
             "tokenizer": chunker.fingerprint.split(":")[0],
+            "context_headers": chunker.context_headers,
+            "documents_resumed": resumed,
             "duration_s": round(report.seconds, 2),
         }
     )

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import logging
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -14,13 +15,23 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tokenizers import Tokenizer
 from transformers.utils import logging as transformers_logging
 
-from assets.ingestion.readers import Page
+from assets.ingestion.readers import Page, headings_from_json
 from llamapg import queries
+from llamapg.headers import context_header
 from llamapg.progress import Progress
 
 log = logging.getLogger(__name__)
 
 PAGE_SEPARATOR = "\n\n"
+HEADER_SEPARATOR = "\n\n"
+# Where a text too long for one chunk is cut, in order of preference: paragraphs, lines, sentence
+# ends, clauses, words. langchain's default goes from lines straight to words, cutting sentences
+# in half; a separator stays at the end of the piece it closes.
+SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", "")
+# Part of every chunk fingerprint: changing how text is split re-chunks collections.
+SPLITTER_VERSION = "s2"
+# A header may take at most this share of a chunk's token budget; a longer one is cut.
+HEADER_MAX_SHARE = 4
 # Counting tokens of a whole page trips the "longer than the maximum sequence length" warning,
 # which is about running the model, not counting.
 transformers_logging.set_verbosity_error()
@@ -39,10 +50,18 @@ class Chunk:
     page_end: int | None
     char_start: int
     char_end: int
+    headings: tuple[str, ...] = ()
+    header: str = ""
 
     @property
     def content_hash(self) -> bytes:
-        return hashlib.sha256(self.text.encode()).digest()
+        """Vectors are keyed by what is embedded: the header and the text."""
+        return hashlib.sha256(embedding_input(self.header, self.text).encode()).digest()
+
+
+def embedding_input(header: str, text: str) -> str:
+    """What the model reads for a chunk: its context header, a blank line, its text."""
+    return f"{header}{HEADER_SEPARATOR}{text}" if header else text
 
 
 def check_chunk_size(chunk_size: int, chunk_overlap: int, model_limits: dict[str, int]) -> None:
@@ -62,16 +81,24 @@ def check_chunk_size(chunk_size: int, chunk_overlap: int, model_limits: dict[str
 
 
 class Chunker:
-    """RecursiveCharacterTextSplitter measuring length with `tokenizer`.
+    """RecursiveCharacterTextSplitter measuring length with `tokenizer`, section by section.
 
     `chunk_size` counts the model's special tokens ([CLS], [SEP]) too, because they share the
     model's input window: 256 here means the chunk fills all-MiniLM-L6-v2's window exactly.
+
+    With `context_headers` (the default), each chunk carries a header: the document's title and
+    the heading path of its section. The header is embedded and indexed with the chunk but is not
+    part of the text that gets split, so no chunk is ever a title or a heading alone, and its tokens
+    come out of the chunk's budget, so header and text together fit the model's window. Without
+    headers, the document's text is split as a whole, heading lines included.
     """
 
-    def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int, tokenizer_name: str) -> None:
+    def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int, tokenizer_name: str,
+                 context_headers: bool = True) -> None:
         self.tokenizer = tokenizer
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
+        self.context_headers = context_headers
         self.special_tokens = tokenizer.num_special_tokens_to_add()
         # The fast tokenizer's Rust core counts what `tokenizer.tokenize` counts, without its Python
         # overhead (a 1,400-character text: about 240 microseconds through `tokenize`); a copy,
@@ -83,11 +110,10 @@ class Chunker:
             self._backend.no_truncation()
         # langchain's from_huggingface_tokenizer measures len(tokenizer.tokenize(piece)); the same,
         # cached: the splitter measures every piece (often every word) one call at a time.
-        self.splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_size - self.special_tokens, chunk_overlap=chunk_overlap,
-            length_function=functools.lru_cache(maxsize=1 << 16)(lambda piece: self._count([piece])[0]),
-        )
-        self.fingerprint = f"{tokenizer_name}:{chunk_size}:{chunk_overlap}"
+        self._length = functools.lru_cache(maxsize=1 << 16)(lambda piece: self._count([piece])[0])
+        self._splitters: dict[int, RecursiveCharacterTextSplitter] = {}
+        self.fingerprint = f"{tokenizer_name}:{chunk_size}:{chunk_overlap}:{SPLITTER_VERSION}" + (
+            ":headers" if context_headers else "")
 
     def _count(self, texts: list[str]) -> list[int]:
         """Tokens of each text, special tokens not included, in one call."""
@@ -95,47 +121,141 @@ class Chunker:
             return [len(encoding.ids) for encoding in self._backend.encode_batch(texts, add_special_tokens=False)]
         return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
 
-    def split(self, pages: Sequence[Page]) -> list[Chunk]:
-        return self.split_many([pages])[0]
+    def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
+        if budget not in self._splitters:
+            self._splitters[budget] = RecursiveCharacterTextSplitter(
+                chunk_size=budget, chunk_overlap=min(self.chunk_overlap, budget // 2), length_function=self._length)
+        return self._splitters[budget]
 
-    def split_many(self, documents: Sequence[Sequence[Page]]) -> list[list[Chunk]]:
-        """Chunks of each document, their tokens counted for the whole batch in one call. A document
-        that fits the window is one chunk (what the splitter returns for it: the text, stripped) and
-        never goes through the splitter."""
-        joined = [_join(pages) for pages in documents]
-        bodies = [text.strip() for text, _ in joined]
+    def _fit_header(self, header: str) -> tuple[str, int]:
+        """The header cut to its share of the window, and its tokens (the separator's included)."""
+        cap = (self.chunk_size - self.special_tokens) // HEADER_MAX_SHARE
+        tokens = self._length(header + HEADER_SEPARATOR)
+        if tokens <= cap:
+            return header, tokens
+        if self._backend is not None:
+            offsets = self._backend.encode(header, add_special_tokens=False).offsets
+            header = header[:offsets[cap - 1][1]].rstrip()
+        while header and self._length(header + HEADER_SEPARATOR) > cap:
+            header = header.rsplit(maxsplit=1)[0] if " " in header.strip() else header[:-1]
+        return header, self._length(header + HEADER_SEPARATOR)
+
+    def split(self, pages: Sequence[Page], title: str | None = None) -> list[Chunk]:
+        return self.split_many([pages], [title])[0]
+
+    def split_many(self, documents: Sequence[Sequence[Page]],
+                   titles: Sequence[str | None] | None = None) -> list[list[Chunk]]:
+        """Chunks of each document. Every section's text is measured in one tokenizer call for the
+        whole batch; a section that fits its budget is one chunk (the text, stripped) and never goes
+        through the splitter."""
+        titles = titles if titles is not None else [None] * len(documents)
         limit = self.chunk_size - self.special_tokens
-        pieces = [
-            [body] if body and count <= limit else self.splitter.split_text(text) if body else []
-            for (text, _), body, count in zip(joined, bodies, self._count(bodies))
-        ]
-        counts = iter(self._count([piece for document in pieces for piece in document]))
+        plans = []  # per document: (joined text, page starts, [(section, header, header tokens)])
+        for pages, title in zip(documents, titles):
+            text, page_starts = _join(pages)
+            sections = _sections(text, pages, page_starts) if self.context_headers else [_Section((), 0, len(text))]
+            planned = []
+            for section in sections:
+                header = context_header(title, section.headings) if self.context_headers else ""
+                header, header_tokens = self._fit_header(header) if header else ("", 0)
+                planned.append((section, header, header_tokens))
+            plans.append((text, page_starts, planned))
+        bodies = [_body(text[s.start:s.end], title, s.headings)
+                  for (text, _, planned), title in zip(plans, titles) for s, _, _ in planned]
+        body_counts = iter(self._count(bodies))
+        body_iter = iter(bodies)
+        pieces_per_document = []
+        for text, _, planned in plans:
+            pieces = []
+            for section, header, header_tokens in planned:
+                body, count = next(body_iter), next(body_counts)
+                budget = limit - header_tokens
+                if not body:
+                    pieces.append([])
+                elif count <= budget:
+                    pieces.append([body])
+                else:
+                    pieces.append(self._splitter(budget).split_text(text[section.start:section.end]))
+            pieces_per_document.append(pieces)
+        counts = iter(self._count([p for document in pieces_per_document for section in document for p in section]))
         result = []
-        for pages, (text, page_starts), texts in zip(documents, joined, pieces):
-            chunks = []
-            for ordinal, (chunk_text, start) in enumerate(zip(texts, _offsets(text, texts))):
-                end = start + len(chunk_text)
-                chunks.append(Chunk(
-                    ordinal=ordinal,
-                    text=chunk_text,
-                    token_count=next(counts) + self.special_tokens,
-                    page=_page_at(pages, page_starts, start),
-                    page_end=_page_at(pages, page_starts, max(start, end - 1)),
-                    char_start=start,
-                    char_end=end,
-                ))
+        for pages, (text, page_starts, planned), pieces in zip(documents, plans, pieces_per_document):
+            chunks: list[Chunk] = []
+            for (section, header, header_tokens), texts in zip(planned, pieces):
+                for chunk_text, start in zip(texts, _offsets(text, texts, section.start)):
+                    end = start + len(chunk_text)
+                    chunks.append(Chunk(
+                        ordinal=len(chunks),
+                        text=chunk_text,
+                        token_count=header_tokens + next(counts) + self.special_tokens,
+                        page=_page_at(pages, page_starts, start),
+                        page_end=_page_at(pages, page_starts, max(start, end - 1)),
+                        char_start=start,
+                        char_end=end,
+                        headings=section.headings if self.context_headers else _headings_at(pages, page_starts, start),
+                        header=header,
+                    ))
             result.append(chunks)
         return result
 
 
-def _offsets(text: str, pieces: Sequence[str]) -> list[int]:
-    """Where each chunk starts in `text`. Chunks come in order and each starts after the one before;
-    langchain's own start_index assumes an overlap counted in characters, so it is not used."""
-    offsets, cursor = [], 0
+@dataclass(frozen=True)
+class _Section:
+    headings: tuple[str, ...]
+    start: int
+    end: int
+
+
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _body(section_text: str, title: str | None, headings: tuple[str, ...]) -> str:
+    """The section's text, stripped; empty when it only repeats its title or a heading (a heading
+    the reader could not place in the text stays in it): such a chunk would say nothing."""
+    body = section_text.strip()
+    if _folded(body.lstrip("#")) in {_folded(t) for t in (title or "", *headings)}:
+        return ""
+    return body
+
+
+def _document_headings(pages: Sequence[Page], page_starts: list[int]) -> list[tuple[int, int, int, str]]:
+    """(start, end, level, title) of every heading, as offsets into the joined text."""
+    return sorted((offset + h.start, offset + h.end, h.level, h.title)
+                  for page, offset in zip(pages, page_starts) for h in page.headings)
+
+
+def _sections(text: str, pages: Sequence[Page], page_starts: list[int]) -> list[_Section]:
+    """The text cut at each heading: each section's heading path, and its text without the heading."""
+    sections, path, cursor = [], [], 0
+    for start, end, level, title in _document_headings(pages, page_starts):
+        start = max(start, cursor)
+        sections.append(_Section(tuple(t for _, t in path), cursor, start))
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        cursor = max(end, start)
+    sections.append(_Section(tuple(t for _, t in path), cursor, len(text)))
+    return [section for section in sections if section.end > section.start]
+
+
+def _headings_at(pages: Sequence[Page], page_starts: list[int], offset: int) -> tuple[str, ...]:
+    """The heading path in force at `offset` (for chunks split without sections)."""
+    path: list[tuple[int, str]] = []
+    for start, _, level, title in _document_headings(pages, page_starts):
+        if start > offset:
+            break
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+    return tuple(t for _, t in path)
+
+
+def _offsets(text: str, pieces: Sequence[str], cursor: int = 0) -> list[int]:
+    """Where each chunk starts in `text`, searching from `cursor`. Chunks come in order and each
+    starts after the one before; langchain's own start_index assumes an overlap counted in
+    characters, so it is not used."""
+    offsets, section_start = [], cursor
     for piece in pieces:
         found = text.find(piece, cursor)
-        if found < 0:  # the splitter strips whitespace; fall back to a search from the start
-            found = max(text.find(piece), 0)
+        if found < 0:  # the splitter strips whitespace; fall back to a search from the section start
+            found = max(text.find(piece, section_start), 0)
         offsets.append(found)
         cursor = found + 1
     return offsets
@@ -171,7 +291,8 @@ def chunk_documents(
     Documents go in batches of `batch_size`: their pages read in one query, their tokens counted
     in one tokenizer call, their chunks written with one COPY, all in one transaction. New chunks
     are written as `pending`; the old ones keep answering until the new ones are embedded. Vectors
-    are keyed by chunk text, so text that survives a re-chunk or an edit keeps its embedding.
+    are keyed by what is embedded (header and text), so a chunk that survives a re-chunk or an edit
+    keeps its embedding.
     """
     started = time.perf_counter()
     report = ChunkReport()
@@ -185,20 +306,22 @@ def chunk_documents(
         ids = [row["id"] for row in rows]
         pages: dict[int, list[Page]] = {document_id: [] for document_id in ids}
         for page in conn.execute(queries.load("ingestion/pages_of_documents"), {"ids": ids}):
-            pages[page["document_id"]].append(Page(page["page"], page["text"]))
-        chunked = chunker.split_many([pages[document_id] for document_id in ids])
+            pages[page["document_id"]].append(
+                Page(page["page"], page["text"], headings_from_json(page["headings"])))
+        chunked = chunker.split_many([pages[document_id] for document_id in ids], [row["title"] for row in rows])
         with conn.transaction():
             # New chunks wait as `pending` beside the live ones until they are embedded (see promote).
             conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s) AND pending", (ids,))
             with conn.cursor().copy(
                 "COPY chunks (document_id, collection_id, ordinal, text, token_count, page, page_end,"
-                " char_start, char_end, content_hash, pending) FROM STDIN"
+                " char_start, char_end, content_hash, pending, headings, header) FROM STDIN"
             ) as copy:
                 for document_id, chunks in zip(ids, chunked):
                     for chunk in chunks:
                         copy.write_row((
                             document_id, collection_id, chunk.ordinal, chunk.text, chunk.token_count, chunk.page,
                             chunk.page_end, chunk.char_start, chunk.char_end, chunk.content_hash, True,
+                            list(chunk.headings), chunk.header,
                         ))
             conn.execute(queries.load("ingestion/mark_chunked"), {
                 "ids": ids, "chunked_as": [f"{row['content_hash']}:{chunker.fingerprint}" for row in rows]})

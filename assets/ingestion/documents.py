@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from assets.ingestion.readers import DocumentError, SourceDocument, scan
+from assets.ingestion.readers import DocumentError, SourceDocument, headings_json, scan
 from llamapg import queries
 from llamapg.collections import Collection
 from llamapg.documents import DocumentRow, upsert
@@ -139,7 +139,8 @@ def _write(conn: psycopg.Connection, collection_id: int, parsed: list[tuple[Docu
         failed = [ids[row.source_uri] for row, _ in parsed if row.status == "failed"]
         if failed:
             conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s)", (failed,))
-        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text, headings) FROM STDIN") as copy:
             for row, pages in parsed:
                 for ordinal, page in enumerate(pages):
-                    copy.write_row((ids[row.source_uri], page.number, ordinal, page.text.replace("\x00", "")))
+                    copy.write_row((ids[row.source_uri], page.number, ordinal, page.text.replace("\x00", ""),
+                                    headings_json(page.headings)))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,9 +27,32 @@ class DocumentError(Exception):
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A section title: where it starts in its page's text (and ends: a Markdown heading line is part
+    of the text, a PDF outline entry may not be), its depth (1 = top) and its words."""
+
+    start: int
+    end: int
+    level: int
+    title: str
+
+
+@dataclass(frozen=True)
 class Page:
     number: int | None
     text: str
+    headings: tuple[Heading, ...] = ()
+
+
+def headings_json(headings: tuple[Heading, ...]) -> str | None:
+    """document_pages.headings: [[start, end, level, title], ...], or NULL for none."""
+    if not headings:
+        return None
+    return json.dumps([[h.start, h.end, h.level, h.title.replace("\x00", "")] for h in headings])
+
+
+def headings_from_json(value: list | None) -> tuple[Heading, ...]:
+    return tuple(Heading(*item) for item in value or ())
 
 
 @dataclass
@@ -76,6 +100,18 @@ def source_files(root: Path) -> Iterator[tuple[Path, str]]:
             yield path, relative.as_posix()
 
 
+def files_fingerprint(roots: list[tuple[str, Path]]) -> str:
+    """Changes whenever a supported file is added, removed, resized or touched under any root."""
+    digest = hashlib.sha256()
+    for prefix, root in roots:
+        if not root.is_dir():
+            continue
+        for path, relative in source_files(root):
+            stat = path.stat()
+            digest.update(f"{prefix}{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def scan(root: Path, prefix: str = "") -> Iterator[SourceDocument]:
     """Every supported document under `root`; source URIs are `prefix` + the relative path."""
     for path, relative in source_files(root):
@@ -113,13 +149,60 @@ def read_pdf(data: bytes) -> tuple[list[Page], str | None]:
                 reader.decrypt("")
             except Exception as exc:  # noqa: BLE001
                 raise DocumentError(f"encrypted PDF that cannot be opened without a password ({exc})") from exc
-        pages = [Page(number, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)]
+        texts = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or None
+        outline = _outline_headings(reader, texts)
+        pages = [Page(number, text, outline.get(number, ())) for number, text in enumerate(texts, start=1)]
     except FileNotDecryptedError as exc:
         raise DocumentError(f"encrypted PDF that cannot be opened without a password ({exc})") from exc
     except PdfReadError as exc:
         raise DocumentError(f"not a readable PDF: {exc}") from exc
     return pages, _usable_title(title)
+
+
+def _outline_headings(reader, texts: list[str]) -> dict[int, tuple[Heading, ...]]:
+    """The PDF's outline (bookmarks) as headings on the pages they point to, placed where the title
+    appears in the page's text, else at the top of the page. A broken outline is no outline."""
+    found: dict[int, list[Heading]] = {}
+
+    def walk(items, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            number = reader.get_destination_page_number(item) + 1
+            if not title or not 1 <= number <= len(texts):
+                continue
+            span = _find_loosely(texts[number - 1], title)
+            found.setdefault(number, []).append(
+                Heading(*span, level, title) if span else Heading(0, 0, level, title))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception as exc:  # noqa: BLE001 - outlines are often malformed; the text still counts
+        log.debug("ignoring an unreadable PDF outline: %s", exc)
+        return {}
+    return {number: tuple(sorted(headings, key=lambda h: h.start)) for number, headings in found.items()}
+
+
+def _find_loosely(text: str, words: str) -> tuple[int, int] | None:
+    """Where `words` appear in `text`, comparing NFKC forms case-blind with any run of whitespace
+    as one space: an outline says "Grundbegriffe" where the page's text has the ligature "ﬀ"."""
+    folded, origin = [], []
+    for index, char in enumerate(text):
+        for piece in unicodedata.normalize("NFKC", char).casefold():
+            if piece.isspace():
+                if folded and folded[-1] == " ":
+                    continue
+                piece = " "
+            folded.append(piece)
+            origin.append(index)
+    needle = " ".join(unicodedata.normalize("NFKC", words).casefold().split())
+    at = "".join(folded).find(needle) if needle else -1
+    if at < 0:
+        return None
+    return origin[at], origin[at + len(needle) - 1] + 1
 
 
 def _usable_title(title: object) -> str | None:
@@ -140,14 +223,58 @@ def read_text(data: bytes) -> tuple[list[Page], str | None]:
     return [Page(None, text)], title
 
 
+def read_markdown(data: bytes) -> tuple[list[Page], str | None]:
+    """Markdown: the text as written, with its headings (ATX and setext, not those inside code
+    blocks) found by markdown-it's CommonMark parser."""
+    from markdown_it import MarkdownIt
+
+    pages, title = read_text(data)
+    text = pages[0].text
+    line_starts = [0, *(match.end() for match in re.finditer(r"\n", text))]
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = []
+    for opening, inline in zip(tokens, tokens[1:]):
+        if opening.type == "heading_open" and opening.map:
+            first, after = opening.map
+            end = line_starts[after] if after < len(line_starts) else len(text)
+            words = " ".join(inline.content.split())
+            if words:
+                headings.append(Heading(line_starts[first], end, int(opening.tag[1]), words))
+    return [Page(None, text, tuple(headings))], title
+
+
+HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
 def read_html(data: bytes) -> tuple[list[Page], str | None]:
+    """The visible text, one line per text node (what `get_text("\\n", strip=True)` gives), with the
+    h1-h6 elements as headings."""
     from bs4 import BeautifulSoup
+    from bs4.element import CData, NavigableString
 
     soup = BeautifulSoup(_decode(data), "html.parser")
     for hidden in soup(["script", "style", "noscript", "template"]):
         hidden.decompose()
     title = soup.title.get_text(strip=True) if soup.title else None
-    return [Page(None, soup.get_text("\n", strip=True))], title or None
+    if soup.title:
+        soup.title.decompose()
+    lines, headings, offset, open_heading = [], [], 0, None
+    for string in soup.find_all(string=True):
+        words = string.strip()
+        # Comments, doctypes and the like are strings to BeautifulSoup but not text.
+        if not words or type(string) not in (NavigableString, CData):
+            continue
+        heading = string.find_parent(HTML_HEADINGS)
+        if heading is not None and heading is not open_heading:
+            open_heading = heading
+            name = " ".join(heading.get_text(" ", strip=True).split())
+            headings.append(Heading(offset, offset + len(words), int(heading.name[1]), name))
+        elif heading is not None and headings:
+            last = headings[-1]
+            headings[-1] = Heading(last.start, offset + len(words), last.level, last.title)
+        lines.append(words)
+        offset += len(words) + 1
+    return [Page(None, "\n".join(lines), tuple(h for h in headings if h.title))], title or None
 
 
 def _decode(data: bytes) -> str:
@@ -159,8 +286,8 @@ def _decode(data: bytes) -> str:
 
 _READERS: dict[str, Callable[[bytes], tuple[list[Page], str | None]]] = {
     ".pdf": read_pdf,
-    ".md": read_text,
-    ".markdown": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
     ".txt": read_text,
     ".html": read_html,
     ".htm": read_html,
@@ -192,14 +319,14 @@ def dataset_documents(path: Path, relative: str) -> Iterator[SourceDocument]:
         title = row.get(title_column) if title_column else None
         extra = {k: v for k, v in row.items() if k not in {id_column, text_column, title_column}}
         metadata = {"file_name": path.name, "row_id": row_id, **_json_safe(extra)}
-        body = f"{title}\n\n{text}" if title else text
         digest = hashlib.sha256(json.dumps([title, text, metadata], sort_keys=True, default=str).encode()).hexdigest()
         yield SourceDocument(
             source_uri=f"{relative}#{row_id}",
             content_hash=digest,
             title=title or row_id,
             metadata=metadata,
-            pages=[Page(None, body)],
+            # The title is the document's, not a piece of its text: chunks carry it in their header.
+            pages=[Page(None, text)],
         )
 
 

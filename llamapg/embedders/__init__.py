@@ -6,7 +6,21 @@ from llamapg.embedders.base import Embedder, EmbeddingError
 from llamapg.models import EmbeddingModel
 from llamapg.settings import Settings, get_settings
 
-__all__ = ["Embedder", "EmbeddingError", "embedder_for"]
+__all__ = ["Embedder", "EmbeddingError", "credentials_problem", "embedder_for"]
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+def credentials_problem(provider: str, name: str, base_url: str | None, settings: Settings | None = None) -> str | None:
+    """Why a model could not authenticate, before anything is embedded with it; None when it can.
+    OpenAI itself needs a key; a server of one's own (vLLM, TEI, Ollama) given by URL may not."""
+    settings = settings or get_settings()
+    if provider != "openai" or settings.openai_api_key:
+        return None
+    if (base_url or settings.openai_base_url or OPENAI_URL).rstrip("/") != OPENAI_URL:
+        return None
+    return (f"{name}: no API key for {OPENAI_URL}: set LLAMAPG_OPENAI_API_KEY (or OPENAI_API_KEY), "
+            "or give --base-url for an OpenAI-compatible server that needs none")
 
 
 def embedder_for(model: EmbeddingModel, settings: Settings | None = None) -> Embedder:

@@ -1,4 +1,4 @@
-SELECT id, content_hash
+SELECT id, content_hash, title
 FROM documents
 WHERE collection_id = %(collection_id)s
   AND status <> 'failed'

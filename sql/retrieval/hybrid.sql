@@ -13,7 +13,7 @@ fused AS (
     FULL OUTER JOIN lexical_ranked l ON l.chunk_id = v.chunk_id
 )
 SELECT c.id AS chunk_id, c.document_id, d.title, d.source_uri AS source, c.page, c.text,
-       c.char_start, c.char_end, d.metadata,
+       c.char_start, c.char_end, c.headings, d.metadata,
        1 - (vec.embedding <=> %(query)s) AS similarity, f.bm25 AS lexical_score, f.score,
        f.vector_rank, f.lexical_rank
 FROM fused f

@@ -1,7 +1,7 @@
 -- Lexical mode: BM25 (sql/lexical/candidates.sql); cosine similarity is reported too.
 WITH best AS MATERIALIZED ({lexical})
 SELECT c.id AS chunk_id, c.document_id, d.title, d.source_uri AS source, c.page, c.text,
-       c.char_start, c.char_end, d.metadata,
+       c.char_start, c.char_end, c.headings, d.metadata,
        1 - (v.embedding <=> %(query)s) AS similarity, b.bm25 AS lexical_score, b.bm25 AS score,
        NULL::bigint AS vector_rank, row_number() OVER (ORDER BY b.bm25 DESC, c.id) AS lexical_rank
 FROM best b

@@ -40,6 +40,13 @@ class Daemon:
             pass
         return result.run_requests
 
+    def ingest_run(self, collection: str) -> None:
+        """A run of the ingest job for one collection (as a schedule or an upload starts it), then
+        automation ticks until nothing more is requested."""
+        self._run([raw_documents, chunks], collection)
+        while self._automation_tick():
+            pass
+
     def _automation_tick(self) -> bool:
         evaluation = dg.evaluate_automation_conditions(defs=defs, instance=self.instance, cursor=self.automation_cursor)
         self.automation_cursor = evaluation.cursor

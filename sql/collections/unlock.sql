@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(hashtext(%(stage)s), %(collection_id)s::int)
