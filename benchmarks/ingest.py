@@ -122,6 +122,7 @@ def raw_encode_seconds(texts: list[str]) -> float:
 def run(documents: int, words: tuple[int, int], profile: Path | None, embedder: str = "instant") -> dict:
     import dagster as dg
 
+    from assets.ingestion.chunking import embedding_input
     from llamapg import db, models
     from llamapg.bootstrap import prepare_database
     from llamapg.settings import get_settings
@@ -177,7 +178,8 @@ def run(documents: int, words: tuple[int, int], profile: Path | None, embedder: 
                           + f"  (index build inside embed: {row['index_built_in_embed_s']}s)", flush=True)
             if embedder == "local":
                 with db.connection(url) as conn:
-                    texts = [row["text"] for row in conn.execute("SELECT text FROM chunks ORDER BY id")]
+                    texts = [embedding_input(row["header"], row["text"])
+                             for row in conn.execute("SELECT header, text FROM chunks ORDER BY id")]
                 encode = raw_encode_seconds(texts)
                 report["raw_encode_s"] = round(encode, 2)
                 report["wall_over_raw_encode"] = round(report["runs"][0]["wall_s"] / encode, 2)

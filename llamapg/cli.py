@@ -188,17 +188,40 @@ def query(question: str, collection: str, k: int, api_url: str | None, as_json: 
         click.echo(json.dumps(result, indent=2, default=str))
         return
     click.echo(f"{result['answer']}\n\n({result['mode']} answer; {result['model']}, {result['retrieval_mode']} "
-               f"retrieval, {result['plan']} plan, {result['timings_ms']['total']:.0f} ms)\n\nsources:")
-    for number, source in enumerate(result["sources"], start=1):
-        page = f", page {source['page']}" if source["page"] else ""
+               f"retrieval, {result['plan']} plan, {result['timings_ms']['total']:.0f} ms)")
+    click.echo(format_sources(result["sources"], result["retrieval_mode"]))
+
+
+SCORE_NAMES = {"vector": "cosine", "lexical": "BM25", "hybrid": "RRF"}
+
+
+def format_sources(sources: list[dict], retrieval_mode: str) -> str:
+    """The sources best first: [n] is the number that cites the source in the answer ([-] when it
+    did not fit the context), then its rank, the score it was ranked by, and its cosine similarity."""
+    lines = [f"\nsources, best first ([n] = cited as [n] in the answer; score = "
+             f"{SCORE_NAMES.get(retrieval_mode, retrieval_mode)}):"]
+    for source in sources:
+        cited = f"[{source['citation']}]" if source.get("citation") else "[-]"
+        scores = [f"rank {source['rank']}"]
+        if source.get("rerank_score") is not None:
+            scores.append(f"rerank {source['rerank_score']:.3f}")
+        if source.get("score") is not None:
+            scores.append(f"score {source['score']:.4g}")
+        if source.get("similarity") is not None:
+            scores.append(f"similarity {source['similarity']:.3f}")
+        where = source["source"] + (f", page {source['page']}" if source.get("page") else "")
+        if source.get("headings"):
+            where += " > " + " > ".join(source["headings"])
         snippet = " ".join(source["text"].split())[:160]
-        click.echo(f"  [{number}] {source['similarity']:.3f}  {source['source']}{page}\n       {snippet}")
+        lines.append(f"  {cited:>4} {'  '.join(scores)}  {where}\n       {snippet}")
+    return "\n".join(lines)
 
 
 def _ask_here(question: str, collection: str, k: int) -> dict:
     from llamapg.bootstrap import prepare_database
     from llamapg.collections import UnknownCollection
     from llamapg.rag import Ask, NoActiveModel, RagEngine
+    from query_service.presenters import sources_out
 
     settings = get_settings()
     use_threads(settings.query_threads)
@@ -207,19 +230,14 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
             result = RagEngine(settings).answer(db.SingleConnection(conn), Ask(question, collection, k), endpoint="cli")
     except (UnknownCollection, NoActiveModel) as exc:
         _fail(str(exc.args[0]))
-    sources = result.search.retrieval.sources
-    citations = result.prepared.citations
     return {
         "answer": result.answer,
         "mode": result.mode,
         "model": result.search.model.name,
         "plan": result.search.retrieval.plan,
         "retrieval_mode": result.search.retrieval.mode,
-        "sources": [
-            {**{key: value for key, value in source.__dict__.items() if key != "metadata"},
-             "citation": citations.get(source.chunk_id)}
-            for source in sources
-        ],
+        # The same fields, in the same order, as the API's sources.
+        "sources": [source.model_dump() for source in sources_out(result.search, result.prepared.citations)],
         "timings_ms": result.timings_ms,
     }
 
@@ -293,14 +311,14 @@ def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_na
 
 
 # ---------------------------------------------------------------- benchmarks
-BENCHMARKS = ("retrieval", "agreement", "load", "ingest")
+BENCHMARKS = ("retrieval", "agreement", "load", "ingest", "peers")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
 @click.argument("part", type=click.Choice(BENCHMARKS))
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
 def bench(part: str, arguments: tuple[str, ...]) -> None:
-    """Run a benchmark from a source checkout: retrieval, agreement, load or ingest (`llamapg bench PART --help`)."""
+    """Run a benchmark from a source checkout: retrieval, agreement, load, ingest or peers (`llamapg bench PART --help`)."""
     import runpy
 
     if not (REPO_ROOT / "benchmarks" / f"{part}.py").is_file():

@@ -111,6 +111,14 @@ class RagEngine:
         to the chat model's own count to size a prompt."""
         return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
+    def usage(self, prepared: "PreparedAnswer", answer: str) -> dict[str, int]:
+        """OpenAI-style token usage of an answer: the prompt (system and user messages, as sent to
+        the chat model or, for an extractive answer, as it would be) and the answer, counted like
+        the context budget."""
+        prompt = self.count_tokens(prepared.system) + self.count_tokens(prepared.user)
+        completion = self.count_tokens(answer)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
     def embedder(self, model: EmbeddingModel) -> QueryBatcher:
         with self._lock:
             if model.name not in self._embedders:

@@ -25,8 +25,11 @@ from llamapg.models import EmbeddingModel
 
 Plan = Literal["auto", "exact", "hnsw"]
 Mode = Literal["vector", "lexical", "hybrid"]
-# Which chunks BM25 scores under each plan (sql/lexical/chunks_*.sql).
-LEXICAL_CHUNKS = {"exact": "lexical/chunks_exact", "hnsw": "lexical/chunks_postings"}
+# Which chunks BM25 scores (sql/lexical/chunks_*.sql), by plan and whether filters narrow the slice:
+# a filtered small slice, each matching chunk; an unfiltered small one, the chunks holding a query
+# term; a large one, the best postings of each term.
+LEXICAL_CHUNKS = {("exact", True): "lexical/chunks_exact", ("exact", False): "lexical/chunks_with_terms",
+                  ("hnsw", True): "lexical/chunks_postings", ("hnsw", False): "lexical/chunks_postings"}
 # With filters the postings read per term are filtered after reading: read more of each list.
 FILTERED_POSTINGS_FACTOR = 4
 
@@ -182,7 +185,8 @@ def build_query(
                               vectors=model.vectors_table)
     filtered = (queries.load("lexical/filter_hits", fragments={"filters": filter_sql})
                 if filter_params else sql.SQL(""))
-    scored = queries.load(LEXICAL_CHUNKS[plan], fragments={"filters": filter_sql, "filtered": filtered})
+    scored = queries.load(LEXICAL_CHUNKS[plan, bool(filter_params)], fragments={"filters": filter_sql,
+                                                                               "filtered": filtered})
     lexical = queries.load("lexical/candidates", fragments={"chunks": scored})
     statement = queries.load(f"retrieval/{mode}", fragments={"candidates": candidates, "lexical": lexical},
                              vectors=model.vectors_table)

@@ -57,9 +57,11 @@ class Settings(BaseSettings):
     query_batch_size: int = 32
     query_batch_window_ms: float = 0.0
 
-    # Chunk sizes are counted in the embedding model's own tokens, special tokens included.
-    chunk_size: int = 256
-    chunk_overlap: int = 32
+    # Chunk sizes are counted in the embedding model's own tokens, special tokens included. 128 is
+    # the length all-MiniLM-L6-v2 was trained on: on SciFact it beat 256 (its input limit) by 0.03
+    # nDCG@10 in vector mode and 0.011 in hybrid (README, "Measuring retrieval quality").
+    chunk_size: int = 128
+    chunk_overlap: int = 16
 
     # OpenAI-compatible embeddings endpoint used by models registered with provider "openai".
     openai_base_url: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 from click.testing import CliRunner
@@ -21,6 +22,13 @@ def test_ingest_then_query(database_url, collection_dir):
     answered = runner.invoke(main, ["query", "Who built the Pharos of Alexandria?", "-c", "docs", "-k", "2"])
     assert answered.exit_code == 0, answered.output
     assert "[1]" in answered.output and "lighthouses.txt" in answered.output
+    # Each printed source says its citation number, rank, score (labelled) and similarity; the
+    # numbers cited in the answer are those of printed sources.
+    answer, _, listing = answered.output.partition("\nsources, best first")
+    printed = re.findall(r"^\s+\[(\d+|-)\] rank (\d+)  score [\d.e-]+  similarity [\d.]+  ", listing, re.MULTILINE)
+    assert [rank for _, rank in printed] == ["1", "2"]
+    assert set(re.findall(r"\[(\d+)\]", answer)) <= {cited for cited, _ in printed if cited != "-"}
+    assert "score = RRF" in listing
 
     as_json = runner.invoke(main, ["query", "crazy ones misfits rebels", "-c", "docs", "-k", "1", "--json"])
     result = json.loads(as_json.output)

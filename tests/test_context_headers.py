@@ -101,6 +101,7 @@ def test_headers_off_splits_the_text_as_a_whole_and_changes_the_fingerprint(toke
     on, off = Chunker(tokenizer, 256, 32, "minilm"), Chunker(tokenizer, 256, 32, "minilm", context_headers=False)
     (plain,) = off.split(pages, title=title)
     assert plain.header == "" and plain.text.startswith("# Guide") and "## Setup" in plain.text
+    assert plain.headings == ("Guide",)  # the heading path where the chunk starts, kept for display
     assert [c.header for c in on.split(pages, title=title)] == ["Guide", "Guide > Setup"]
     assert on.fingerprint != off.fingerprint
     assert context_header("Guide", ["guide", "Setup"]) == "Guide > Setup"

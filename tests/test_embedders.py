@@ -61,3 +61,15 @@ def test_bundled_minilm_embeds_offline():
     assert vectors.shape == (3, 384)
     cosine = vectors @ vectors.T / np.outer(np.linalg.norm(vectors, axis=1), np.linalg.norm(vectors, axis=1))
     assert cosine[0, 1] > cosine[0, 2] + 0.2
+
+
+def test_a_single_batch_gives_the_vectors_of_sentence_transformers_encode():
+    from llamapg.embedders.local import load_sentence_transformer
+    from llamapg.models import BUNDLED_MINILM
+
+    model = EmbeddingModel(1, "all-minilm-l6-v2", "local", "all-MiniLM-L6-v2", 384, 256, None, "active")
+    embedder = embedder_for(model, Settings(embed_batch_size=4))
+    texts = ["short", "a somewhat longer question about vitamin D and fractures", "word " * 400, "x"]
+    reference = load_sentence_transformer(BUNDLED_MINILM).encode(texts, convert_to_numpy=True)
+    assert np.allclose(embedder.embed(texts), reference, atol=1e-5)  # one batch: the model's modules
+    assert np.allclose(embedder.embed(texts * 3), np.vstack([reference] * 3), atol=1e-5)  # several: encode

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -218,3 +219,45 @@ def test_a_refused_document_fails_alone_and_a_repeated_id_is_one_document(conn, 
         "SELECT p.text FROM document_pages p JOIN documents d ON d.id = p.document_id"
         " WHERE d.source_uri LIKE %s", ("%#good-1",))]
     assert text == "Lighthouses guide ships at night."
+
+
+def test_documents_chunks_and_embeddings_log_progress_with_rate_and_time_left(conn, tmp_path, caplog):
+    import logging
+
+    from assets.embeddings.vectors import embed_collection
+    from assets.ingestion.assets import chunker_for
+    from assets.ingestion.chunking import chunk_documents
+    from assets.ingestion.documents import sync_documents
+    from llamapg.embedders import embedder_for
+
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    (folder / "rows.jsonl").write_text("".join(json.dumps({"_id": str(i), "text": f"Row number {i}."}) + "\n"
+                                               for i in range(30)))
+    collection = collections.register(conn, "rows", str(folder))
+    logger = logging.getLogger("test.progress")
+    with caplog.at_level(logging.INFO, logger="test.progress"):
+        sync_documents(conn, collection, collections.source_roots(collection, get_settings()), batch_size=10,
+                       progress_every_s=0, logger=logger)
+        chunk_documents(conn, collection.id, chunker_for(conn, 256, 32), batch_size=10, progress_every_s=0,
+                        logger=logger)
+        model = models.active(conn)
+        embed_collection(conn, collection.id, model, embedder_for(model), batch_size=10, progress_every_s=0,
+                         logger=logger)
+    lines = [record.getMessage() for record in caplog.records]
+    for stage in ("documents scanned", "chunked", "embedded"):
+        said = [line for line in lines if stage in line and "/s" in line]  # progress lines, not summaries
+        assert said and all(re.search(r"/s, about \d+s left$", line) for line in said), (stage, lines)
+
+
+def test_check_results_name_their_partition(conn, instance, docs):
+    from pipelines.runs import materialize_step
+
+    materialize_collection(instance, "docs")
+    outcome = materialize_step(instance, [embeddings], dg.MultiPartitionKey({"collection": "docs", "model": MODEL}),
+                               resources=default_resources())
+    evaluations = outcome.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {"all_chunks_embedded", "dimensions_match"}
+    for evaluation in evaluations:
+        assert evaluation.passed
+        assert evaluation.metadata["collection"].value == "docs" and evaluation.metadata["model"].value == MODEL

@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from llamapg import collections
+from llamapg.embedders.local import load_tokenizer
+from llamapg.models import BUNDLED_MINILM
 from llamapg.settings import REPO_ROOT, get_settings
 from query_service.main import create_app
 from tests.support.pipeline import materialize_collection
@@ -230,6 +232,12 @@ def test_openai_client_talks_to_a_collection(live_server):
         model="articles", messages=[{"role": "user", "content": "What are Saturn's rings made of?"}])
     assert "water ice" in completion.choices[0].message.content
     assert completion.model_extra["sources"][0]["metadata"]["row_id"] == "a3"
+    # Usage counts the answer's and the prompt's tokens (the bundled tokenizer's word pieces).
+    answer_tokens = len(load_tokenizer(BUNDLED_MINILM)(completion.choices[0].message.content,
+                                                       add_special_tokens=False)["input_ids"])
+    assert completion.usage.completion_tokens == answer_tokens > 0
+    assert completion.usage.prompt_tokens > answer_tokens
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
 
     streamed = client.chat.completions.create(
         model="articles", messages=[{"role": "user", "content": "What are Saturn's rings made of?"}], stream=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from assets.ingestion.readers import DocumentError, SourceDocument, headings_json, scan
+from assets.ingestion.readers import DocumentError, SourceDocument, expected_documents, headings_json, scan
 from llamapg import queries
 from llamapg.collections import Collection
 from llamapg.documents import DocumentRow, upsert
@@ -52,7 +52,7 @@ def sync_documents(
     """
     logger = logger or log
     started = time.perf_counter()
-    progress = Progress(logger, "documents", every_s=progress_every_s)
+    progress = Progress(logger, "documents", total=expected_documents(roots), every_s=progress_every_s)
     report = SyncReport()
     existing = {
         row["source_uri"]: row

@@ -102,7 +102,7 @@ def chat_completions(
         "created": created,
         "model": body.model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": engine.usage(result.prepared, result.answer),
         "sources": [s.model_dump() for s in sources_out(result.search, result.prepared.citations)],
     }
 
