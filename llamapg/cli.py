@@ -114,12 +114,13 @@ def db_url(dagster: bool) -> None:
 
 @db_group.command("migrate")
 def db_migrate() -> None:
-    """Apply pending schema migrations from sql/migrations."""
+    """Create llamapg's and Dagster's databases if needed and apply pending schema migrations."""
     from llamapg import migrations
 
     settings = get_settings()
     url = db.database_url(settings)
     db.ensure_database(url, db.server_url(settings))
+    db.ensure_database(db.dagster_storage_url(settings), db.server_url(settings))
     with db.connection(url) as conn:
         applied = migrations.migrate(conn)
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")

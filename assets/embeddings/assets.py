@@ -46,6 +46,8 @@ AUTOMATION_TAG = "dagster/from_automation_condition"
                           description="The model's vector column has the model's registered dimensions."),
     ],
     can_subset=True,
+    # Production instances cap how many runs call the embedding model at once (deploy/dagster.yaml).
+    pool="embedding_api",
 )
 def embeddings(context: dg.AssetExecutionContext, postgres: PostgresResource, embedders: EmbedderResource):
     keys = context.partition_key.keys_by_dimension
