@@ -14,6 +14,7 @@ import psycopg
 
 from llamapg import db, embedded
 from llamapg.embedders.local import use_threads
+from llamapg.headers import HEADING_JOINER
 from llamapg.settings import REPO_ROOT, get_settings
 
 
@@ -210,9 +211,8 @@ def format_sources(sources: list[dict], retrieval_mode: str) -> str:
             scores.append(f"score {source['score']:.4g}")
         if source.get("similarity") is not None:
             scores.append(f"similarity {source['similarity']:.3f}")
-        where = source["source"] + (f", page {source['page']}" if source.get("page") else "")
-        if source.get("headings"):
-            where += " > " + " > ".join(source["headings"])
+        where = HEADING_JOINER.join([source["source"] + (f", page {source['page']}" if source.get("page") else ""),
+                                     *source.get("headings", ())])
         snippet = " ".join(source["text"].split())[:160]
         lines.append(f"  {cited:>4} {'  '.join(scores)}  {where}\n       {snippet}")
     return "\n".join(lines)
@@ -429,10 +429,9 @@ def models_add(name: str, provider: str, model_id: str, dimensions: int, max_inp
     """Register a model: a new partition of the pipeline. Nothing is embedded until it is backfilled."""
     from llamapg import models
     from llamapg.bootstrap import prepare_database
+    from llamapg.embedders import credentials_problem
     from pipelines.ingest import register_partitions
     from pipelines.instance import dagster_instance
-
-    from llamapg.embedders import credentials_problem
 
     problem = credentials_problem(provider, name, base_url)
     if problem:

@@ -7,7 +7,6 @@ import functools
 import hashlib
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -15,7 +14,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tokenizers import Tokenizer
 from transformers.utils import logging as transformers_logging
 
-from assets.ingestion.readers import Page, headings_from_json
+from assets.ingestion.readers import Page, folded, headings_from_json
 from llamapg import queries
 from llamapg.headers import context_header
 from llamapg.progress import Progress
@@ -151,7 +150,8 @@ class Chunker:
         for pages, title in zip(documents, titles):
             text, page_starts = _join(pages)
             headings = _document_headings(pages, page_starts)
-            sections = _sections(text, headings) if self.context_headers else [_Section((), 0, len(text), headings)]
+            sections = (_sections(text, headings) if self.context_headers
+                        else [_Section((), 0, len(text), inside=tuple(_heading_paths(headings)))])
             planned = []
             for section in sections:
                 header = context_header(title, section.headings) if self.context_headers else ""
@@ -202,20 +202,16 @@ class _Section:
     headings: tuple[str, ...]
     start: int
     end: int
-    # Without context headers the whole text is one section: the headings inside it, to give each
-    # chunk the heading path in force where it starts.
-    inside: tuple[tuple[int, int, int, str], ...] = ()
-
-
-def _folded(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    # Without context headers the whole text is one section: its headings' paths (_heading_paths),
+    # to give each chunk the heading path in force where it starts.
+    inside: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
 
 
 def _body(section_text: str, title: str | None, headings: tuple[str, ...]) -> str:
     """The section's text, stripped; empty when it only repeats its title or a heading (a heading
     the reader could not place in the text stays in it): such a chunk would say nothing."""
     body = section_text.strip()
-    if _folded(body.lstrip("#")) in {_folded(t) for t in (title or "", *headings)}:
+    if folded(body.lstrip("#")) in {folded(t) for t in (title or "", *headings)}:
         return ""
     return body
 
@@ -226,24 +222,31 @@ def _document_headings(pages: Sequence[Page], page_starts: list[int]) -> tuple[t
                         for page, offset in zip(pages, page_starts) for h in page.headings))
 
 
+def _heading_paths(headings: Sequence[tuple[int, int, int, str]]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, heading path after it) for each heading: a heading replaces those of its level
+    and deeper."""
+    paths, path = [], []
+    for start, end, level, title in headings:
+        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        paths.append((start, end, tuple(t for _, t in path)))
+    return paths
+
+
 def _sections(text: str, headings: Sequence[tuple[int, int, int, str]]) -> list[_Section]:
     """The text cut at each heading: each section's heading path, and its text without the heading."""
-    sections, path, cursor = [], [], 0
-    for start, end, level, title in headings:
+    sections, path, cursor = [], (), 0
+    for start, end, after in _heading_paths(headings):
         start = max(start, cursor)
-        sections.append(_Section(tuple(t for _, t in path), cursor, start))
-        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-        cursor = max(end, start)
-    sections.append(_Section(tuple(t for _, t in path), cursor, len(text)))
+        sections.append(_Section(path, cursor, start))
+        path, cursor = after, max(end, start)
+    sections.append(_Section(path, cursor, len(text)))
     return [section for section in sections if section.end > section.start]
 
 
-def _headings_at(headings: Sequence[tuple[int, int, int, str]], offset: int) -> tuple[str, ...]:
-    """The heading path in force at `offset` (for chunks split without sections)."""
-    path: list[tuple[int, str]] = []
-    for start, _, level, title in headings[:bisect.bisect_right(headings, (offset, float("inf")))]:
-        path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-    return tuple(t for _, t in path)
+def _headings_at(paths: Sequence[tuple[int, int, tuple[str, ...]]], offset: int) -> tuple[str, ...]:
+    """The heading path in force at `offset`, from _heading_paths (for chunks split without sections)."""
+    before = bisect.bisect_right(paths, offset, key=lambda path: path[0])
+    return paths[before - 1][2] if before else ()
 
 
 def _offsets(text: str, pieces: Sequence[str], cursor: int = 0) -> list[int]:

@@ -210,20 +210,25 @@ def _outline_headings(reader, texts: list[str]) -> dict[int, tuple[Heading, ...]
     return {number: tuple(sorted(headings, key=lambda h: h.start)) for number, headings in found.items()}
 
 
+def folded(text: str) -> str:
+    """`text` compared loosely: NFKC forms, case-blind, any run of whitespace as one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def _find_loosely(text: str, words: str) -> tuple[int, int] | None:
     """Where `words` appear in `text`, comparing NFKC forms case-blind with any run of whitespace
     as one space: an outline says "Grundbegriffe" where the page's text has the ligature "ﬀ"."""
-    folded, origin = [], []
+    loose, origin = [], []
     for index, char in enumerate(text):
         for piece in unicodedata.normalize("NFKC", char).casefold():
             if piece.isspace():
-                if folded and folded[-1] == " ":
+                if loose and loose[-1] == " ":
                     continue
                 piece = " "
-            folded.append(piece)
+            loose.append(piece)
             origin.append(index)
-    needle = " ".join(unicodedata.normalize("NFKC", words).casefold().split())
-    at = "".join(folded).find(needle) if needle else -1
+    needle = folded(words)
+    at = "".join(loose).find(needle) if needle else -1
     if at < 0:
         return None
     return origin[at], origin[at + len(needle) - 1] + 1
