@@ -26,6 +26,8 @@ class Document:
     error: str | None
     metadata: dict
     chunks: int
+    pages: int | None
+    ocr_pages: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -41,6 +43,7 @@ class DocumentRow:
     status: str
     error: str | None = None
     page_count: int | None = None
+    ocr_pages: int | None = None
 
 
 def upsert(conn: psycopg.Connection, collection_id: int, rows: list[DocumentRow]) -> dict[str, int]:

@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     # How far an HNSW iterative scan may read before the exact plan completes a short answer.
     hnsw_max_scan_tuples: int = 20_000
 
+    # Per document, in ingestion: a document over a limit fails alone, with the limit named, and the
+    # run goes on. Time is checked between pages, so one pathological page can overrun it.
+    document_max_pages: int = Field(default=2_000, ge=1)
+    document_max_characters: int = Field(default=10_000_000, ge=1)
+    document_max_seconds: float = Field(default=300.0, gt=0)
+    # Pages with no text layer but an image are read by OCR (RapidOCR, offline): about 1-5 s a page
+    # on 2 cores, so at most ocr_max_pages per document.
+    ocr_enabled: bool = True
+    ocr_max_pages: int = Field(default=100, ge=0)
+    ocr_dpi: int = Field(default=200, ge=72, le=600)
+
     # Directories whose sub-folders are collections, watched by the Dagster sensor (comma-separated).
     watch_roots: str = ""
     sensor_interval_s: int = 30

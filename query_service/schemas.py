@@ -146,5 +146,7 @@ class DocumentOut(BaseModel):
     error: str | None = Field(description="Why the document failed, when it did.")
     metadata: dict
     chunks: int = Field(description="Live chunks, the ones queries can return.")
+    pages: int | None = Field(description="Pages read (slides for PowerPoint; 1 for other files); null until read.")
+    ocr_pages: int | None = Field(description="How many of those pages were read by OCR: they had no text layer.")
     created_at: datetime
     updated_at: datetime

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assets.ingestion.chunking import Chunker, embedding_input
-from assets.ingestion.readers import Page, read_html, read_markdown, scan
+from assets.ingestion.readers import Page, ReadOptions, read_html, read_markdown, scan
 from llamapg import collections
 from llamapg.embedders.local import load_tokenizer
 from llamapg.headers import context_header
@@ -15,6 +15,7 @@ from llamapg.settings import get_settings
 from query_service.main import create_app
 from tests.conftest import SHARED_DATA
 from tests.support.pipeline import materialize_collection
+from tests.support.readers import read
 
 ABSTRACT = " ".join(
     f"Sentence {n} of the abstract reports a measured effect of the treatment on outcome {n}." for n in range(40))
@@ -56,7 +57,8 @@ def test_markdown_sections_give_each_chunk_its_heading_path(tokenizer):
         "```\n# a comment in code, not a heading\n```\n\n"
         "## Expenses\n\nReceipts are filed within thirty days.\n"
     )
-    pages, title = read_markdown(text.encode())
+    extracted = read(read_markdown, text.encode())
+    pages, title = extracted.pages, extracted.title
     chunks = Chunker(tokenizer, 256, 32, "minilm").split(pages, title=title)
     by_text = {chunk.text.split("\n")[0]: chunk for chunk in chunks}
     assert by_text["Parents take sixteen weeks of paid leave."].headings == (
@@ -73,10 +75,10 @@ def test_markdown_sections_give_each_chunk_its_heading_path(tokenizer):
 
 
 def test_html_headings_and_a_pdf_outline_become_heading_paths(tokenizer):
-    pages, title = read_html(
+    extracted = read(read_html,
         b"<html><head><title>Bread</title></head><body><h1>Bread</h1><h2>Sourdough <em>starter</em></h2>"
         b"<p>Feed the starter with flour and water.</p><!-- not text --></body></html>")
-    (chunk,) = Chunker(tokenizer, 256, 32, "minilm").split(pages, title=title)
+    (chunk,) = Chunker(tokenizer, 256, 32, "minilm").split(extracted.pages, title=extracted.title)
     assert chunk.text == "Feed the starter with flour and water."
     assert chunk.headings == ("Bread", "Sourdough starter") and chunk.header == "Bread > Sourdough starter"
 
@@ -97,7 +99,8 @@ def test_a_long_header_is_cut_to_a_quarter_of_the_window(tokenizer):
 
 
 def test_headers_off_splits_the_text_as_a_whole_and_changes_the_fingerprint(tokenizer):
-    pages, title = read_markdown(b"# Guide\n\nIntro.\n\n## Setup\n\nInstall it.\n")
+    extracted = read(read_markdown, b"# Guide\n\nIntro.\n\n## Setup\n\nInstall it.\n")
+    pages, title = extracted.pages, extracted.title
     on, off = Chunker(tokenizer, 256, 32, "minilm"), Chunker(tokenizer, 256, 32, "minilm", context_headers=False)
     (plain,) = off.split(pages, title=title)
     assert plain.header == "" and plain.text.startswith("# Guide") and "## Setup" in plain.text
@@ -112,7 +115,7 @@ def test_no_header_only_chunks_in_the_shared_pdfs(tokenizer):
     checked = 0
     for document in scan(SHARED_DATA / "pdfs"):
         try:
-            pages = document.load()
+            pages = document.load(ReadOptions(ocr=False))  # OCR has tests of its own
         except Exception:  # noqa: BLE001 - the image-only scans have no text to chunk
             continue
         for chunk in chunker.split(pages, title=document.title):

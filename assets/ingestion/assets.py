@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.ingestion.chunking import Chunker, check_chunk_size, chunk_documents
 from assets.ingestion.documents import sync_documents
-from assets.ingestion.readers import files_fingerprint
+from assets.ingestion.readers import ReadOptions, files_fingerprint
 from assets.partitions import collection_partitions
 from assets.resources import PostgresResource
 from llamapg import collections, models, queries
@@ -20,8 +20,9 @@ from llamapg.settings import get_settings
     partitions_def=collection_partitions,
     group_name="ingestion",
     kinds={"postgres", "python"},
-    description="Documents of the collection's source directory: PDFs by page, Markdown, text, HTML, "
-    "and JSONL/Parquet datasets (one document per row). Unchanged files are skipped by content hash; "
+    description="Documents of the collection's source directory: PDFs by page (image-only pages by OCR), "
+    "Word, PowerPoint by slide, e-mail, Markdown, text and HTML in any common encoding, and JSONL/Parquet "
+    "datasets (one document per row). Unchanged files are skipped by content hash; "
     "a file that cannot be read fails alone, with its error stored on the document.",
 )
 def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
@@ -32,7 +33,8 @@ def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource)
             raise dg.Failure(f"collection {collection.name!r} has no source directory and no uploads")
         with collections.exclusive(conn, collection, "documents", logger=context.log):
             seen_files = files_fingerprint(roots)  # before the scan: a file changed during it is seen next time
-            report = sync_documents(conn, collection, roots, logger=context.log)
+            report = sync_documents(conn, collection, roots, logger=context.log,
+                                    options=ReadOptions.from_settings(get_settings()))
             conn.execute(queries.load("collections/record_files_fingerprint"),
                          {"fingerprint": seen_files, "collection_id": collection.id})
         counts = conn.execute(queries.load("ingestion/collection_counts"), {"collection_id": collection.id}).fetchone()
@@ -53,6 +55,7 @@ def raw_documents(context: dg.AssetExecutionContext, postgres: PostgresResource)
             "documents_failed_total": counts["failed"],
             "documents_total": counts["total"],
             "pages": report.pages,
+            "pages_ocr": report.ocr_pages,
             "characters": report.characters,
             "duration_s": round(report.seconds, 2),
             "failures": dg.MetadataValue.md(

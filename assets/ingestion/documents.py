@@ -9,7 +9,9 @@ from pathlib import Path
 
 import psycopg
 
-from assets.ingestion.readers import DocumentError, SourceDocument, expected_documents, headings_json, scan
+from assets.ingestion.readers import (
+    DocumentError, ReadOptions, SourceDocument, expected_documents, headings_json, scan,
+)
 from llamapg import queries
 from llamapg.collections import Collection
 from llamapg.documents import DocumentRow, upsert
@@ -27,6 +29,7 @@ class SyncReport:
     failed: int = 0
     deleted: int = 0
     pages: int = 0
+    ocr_pages: int = 0
     characters: int = 0
     failures: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -37,6 +40,7 @@ def sync_documents(
     collection: Collection,
     roots: list[tuple[str, Path]],
     *,
+    options: ReadOptions | None = None,
     batch_size: int = 500,
     progress_every_s: float = 10.0,
     logger: logging.Logger | None = None,
@@ -44,6 +48,7 @@ def sync_documents(
     """Parse new and changed documents, record failures on their own document, drop removed ones.
 
     `roots` are (source URI prefix, directory) pairs: the source directory and the upload landing area.
+    `options` are the per-document limits and OCR (defaults: ReadOptions()).
 
     `conn` must be in autocommit mode. Documents are written in batches of `batch_size`, each batch
     in one transaction (a few statements for the whole batch), so a crash loses at most the batch in
@@ -70,12 +75,12 @@ def sync_documents(
         else:
             batch.append((document, previous is not None))
         if len(batch) >= batch_size:
-            _store_batch(conn, collection, batch, report)
+            _store_batch(conn, collection, batch, report, options)
             batch = []
         progress.update(report.seen, lambda: (
             f"{collection.name}: {report.seen} documents scanned ({report.new} new, {report.changed} changed, "
             f"{report.failed} failed, {report.skipped} unchanged)"))
-    _store_batch(conn, collection, batch, report)
+    _store_batch(conn, collection, batch, report, options)
     deleted = conn.execute(
         queries.load("ingestion/delete_removed_documents"), {"collection_id": collection.id, "seen": seen}
     ).fetchall()
@@ -84,26 +89,27 @@ def sync_documents(
     return report
 
 
-def _parse(document: SourceDocument) -> tuple[DocumentRow, list]:
+def _parse(document: SourceDocument, options: ReadOptions | None) -> tuple[DocumentRow, list]:
     try:
-        pages = document.load()
+        pages = document.load(options)
         status, error = "processing", None
     except DocumentError as exc:
         pages, status, error = [], "failed", str(exc)
     row = DocumentRow(document.source_uri, document.content_hash, document.title, document.metadata, status, error,
-                      len(pages) or None)
+                      len(pages) or None, document.ocr_pages if pages else None)
     return row, pages
 
 
 def _store_batch(
-    conn: psycopg.Connection, collection: Collection, batch: list[tuple[SourceDocument, bool]], report: SyncReport
+    conn: psycopg.Connection, collection: Collection, batch: list[tuple[SourceDocument, bool]], report: SyncReport,
+    options: ReadOptions | None,
 ) -> None:
     if not batch:
         return
     # A source listed twice (a dataset with a repeated id) is one document: the last one wins, as
     # it would one statement at a time (one statement cannot upsert the same row twice).
     batch = list({document.source_uri: (document, changed) for document, changed in batch}.values())
-    parsed = [(_parse(document), changed) for document, changed in batch]
+    parsed = [(_parse(document, options), changed) for document, changed in batch]
     try:
         _write(conn, collection.id, [row_pages for row_pages, _ in parsed])
     except psycopg.DataError as exc:
@@ -117,7 +123,7 @@ def _store_batch(
             parsed = [((failed, []), parsed[0][1])]
         else:
             for item in batch:
-                _store_batch(conn, collection, [item], report)
+                _store_batch(conn, collection, [item], report, options)
             return
     for (row, pages), changed in parsed:
         if row.status == "failed":
@@ -127,6 +133,7 @@ def _store_batch(
         report.changed += changed
         report.new += not changed
         report.pages += len(pages)
+        report.ocr_pages += sum(page.ocr for page in pages)
         report.characters += sum(len(page.text) for page in pages)
 
 
@@ -139,8 +146,8 @@ def _write(conn: psycopg.Connection, collection_id: int, parsed: list[tuple[Docu
         failed = [ids[row.source_uri] for row, _ in parsed if row.status == "failed"]
         if failed:
             conn.execute("DELETE FROM chunks WHERE document_id = ANY(%s)", (failed,))
-        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text, headings) FROM STDIN") as copy:
+        with conn.cursor().copy("COPY document_pages (document_id, page, ordinal, text, headings, ocr) FROM STDIN") as copy:
             for row, pages in parsed:
                 for ordinal, page in enumerate(pages):
                     copy.write_row((ids[row.source_uri], page.number, ordinal, page.text.replace("\x00", ""),
-                                    headings_json(page.headings)))
+                                    headings_json(page.headings), page.ocr))
