@@ -29,6 +29,9 @@ from typing import Iterator
 import httpx
 import numpy as np
 
+from llamapg import db
+from llamapg.settings import get_settings
+
 QUESTIONS = [
     "How large should chunks be?", "Why does chunk overlap matter?", "How do I swap the embedding model?",
     "What does the DMCA say about circumvention?", "How is retrieval quality measured?",
@@ -85,12 +88,25 @@ def resident_mb(pid: int | None) -> float | None:
     return None
 
 
-async def level(url: str, clients: int, seconds: float, body: dict) -> dict:
+def api_headers(token: str | None = None) -> dict[str, str]:
+    """The Authorization header for the service: `token`, else a new read key in the configured
+    database (the one `llamapg serve` uses)."""
+    if token is None:
+        from llamapg import keys
+        from llamapg.bootstrap import prepare_database
+
+        settings = get_settings()
+        with db.connection(prepare_database(settings)) as conn:
+            token = keys.create(conn, keys.server_secret(settings), "read", None, "benchmark")[1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def level(url: str, clients: int, seconds: float, body: dict, headers: dict[str, str]) -> dict:
     latencies: list[float] = []
     statuses: Counter = Counter()
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=headers) as http:
         async def client(number: int) -> None:
             sent = 0
             while time.monotonic() < deadline:
@@ -121,16 +137,19 @@ def main() -> None:
     parser.add_argument("--mode", default="hybrid", choices=["vector", "lexical", "hybrid"])
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--url", help="an already running service (default: start one)")
+    parser.add_argument("--key", default=os.environ.get("LLAMAPG_API_KEY"),
+                        help="an API key for --url (default: $LLAMAPG_API_KEY, else a new read key in the database)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     body = {"collection": args.collection, "k": args.k, "mode": args.mode}
+    headers = api_headers(args.key)
     results = []
 
     def run(url: str, pid: int | None) -> None:
         print(f"/search, {args.mode}, k={args.k}, collection {args.collection}, {args.seconds:g} s per level")
         print(f"{'clients':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>9} {'errors':>7} {'RSS MB':>7}  statuses")
         for clients in (int(n) for n in args.levels.split(",")):
-            row = asyncio.run(level(url, clients, args.seconds, body))
+            row = asyncio.run(level(url, clients, args.seconds, body, headers))
             row["rss_mb"] = resident_mb(pid)
             results.append(row)
             rss = f"{row['rss_mb']:.0f}" if row["rss_mb"] else "-"

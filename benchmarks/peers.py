@@ -231,7 +231,9 @@ def askers(api: str, url: str) -> dict:
     """system -> question -> document ids of its k chunks, best first."""
     from llama_index.core import VectorStoreIndex
 
-    client = httpx.Client(base_url=api, timeout=60)
+    from benchmarks.load import api_headers
+
+    client = httpx.Client(base_url=api, timeout=60, headers=api_headers())
     chain = langchain_store(url)
     retriever = VectorStoreIndex.from_vector_store(llamaindex_store(url), embed_model=llamaindex_embeddings()
                                                    ).as_retriever(similarity_top_k=K)

@@ -182,10 +182,15 @@ def ingest(path: Path, collection: str, chunk_size: int | None, chunk_overlap: i
 @click.option("--collection", "-c", required=True)
 @click.option("-k", default=5, show_default=True, help="Number of source chunks.")
 @click.option("--api", "api_url", default=None, help="Ask a running query service (e.g. http://127.0.0.1:8000) instead.")
+@click.option("--key", "api_key", envvar="LLAMAPG_API_KEY", default=None,
+              help="The API key for --api (default: $LLAMAPG_API_KEY, else this machine's local key).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def query(question: str, collection: str, k: int, api_url: str | None, as_json: bool) -> None:
+def query(question: str, collection: str, k: int, api_url: str | None, api_key: str | None, as_json: bool) -> None:
     """Answer QUESTION from a collection and show the sources with pages and similarity."""
-    result = _ask_api(api_url, question, collection, k) if api_url else _ask_here(question, collection, k)
+    if api_url:
+        result = _ask_api(api_url, api_key, question, collection, k)
+    else:
+        result = _ask_here(question, collection, k)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
@@ -243,13 +248,18 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
     }
 
 
-def _ask_api(api_url: str, question: str, collection: str, k: int) -> dict:
+def _ask_api(api_url: str, api_key: str | None, question: str, collection: str, k: int) -> dict:
     import httpx
 
+    from llamapg.keys import local_key_file
+
+    local = local_key_file(get_settings())
+    if api_key is None and local.is_file():
+        api_key = local.read_text().strip()
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.post(
-            f"{api_url.rstrip('/')}/query", json={"question": question, "collection": collection, "k": k}, timeout=120
-        )
+        response = httpx.post(f"{api_url.rstrip('/')}/query", headers=headers, timeout=120,
+                              json={"question": question, "collection": collection, "k": k})
     except httpx.HTTPError as exc:
         _fail(f"cannot reach the query service at {api_url}: {exc}")
     if response.status_code != 200:
@@ -338,6 +348,11 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the query API (FastAPI + uvicorn)."""
     import uvicorn
 
+    # The app builds its URLs and its exposure warning from the settings: they must match the bind.
+    for variable, value in (("LLAMAPG_API_HOST", host), ("LLAMAPG_API_PORT", port)):
+        if value is not None:
+            os.environ[variable] = str(value)
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "query_service.main:create_app",
@@ -512,3 +527,85 @@ def models_retire(name: str) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------- API keys
+@main.group("keys")
+def keys_group() -> None:
+    """API keys for the query service: a role (read, write, admin) over named collections or all."""
+
+
+@keys_group.command("create")
+@click.option("--role", type=click.Choice(["read", "write", "admin"]), required=True,
+              help="read: search, query, list and read documents; write: also upload and delete; admin: also "
+                   "server paths and metrics.")
+@click.option("--collection", "collection_names", multiple=True,
+              help="A collection the key may use (repeatable); none: every collection.")
+@click.option("--name", default="", help="A label for `keys list`.")
+def keys_create(role: str, collection_names: tuple[str, ...], name: str) -> None:
+    """Create a key; it is printed once, alone on the last line, and never stored."""
+    from llamapg import keys
+    from llamapg.bootstrap import prepare_database
+
+    settings = get_settings()
+    try:
+        with db.connection(prepare_database(settings)) as conn:
+            key, token = keys.create(conn, keys.server_secret(settings), role, list(collection_names), name)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"key {key.id} ({key.prefix}...): {key.role} on {key.scope}; store it now, it is not shown again:")
+    click.echo(token)
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """Every key: id, prefix, role, collections, created and revoked."""
+    from llamapg import keys
+    from llamapg.bootstrap import prepare_database
+
+    with db.connection(prepare_database()) as conn:
+        listed = keys.list_keys(conn)
+    for key in listed:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        label = f"  {key.name}" if key.name else ""
+        click.echo(f"{key.id:>4}  {key.prefix}...  {key.role:5}  {key.scope}  created {key.created_at:%Y-%m-%d %H:%M}"
+                   f"  {state}{label}")
+    if not listed:
+        click.echo("no keys: create one with `llamapg keys create --role read|write|admin [--collection NAME]`")
+
+
+@keys_group.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke KEY, by id or by the prefix `keys list` shows (the service notices within LLAMAPG_API_KEY_CACHE_S)."""
+    from llamapg import keys
+    from llamapg.bootstrap import prepare_database
+
+    with db.connection(prepare_database()) as conn:
+        revoked = keys.revoke(conn, key)
+    if not revoked:
+        _fail(f"no active key {key!r}: see `llamapg keys list`")
+    for item in revoked:
+        click.echo(f"revoked key {item.id} ({item.prefix}...)")
+
+
+@keys_group.command("local")
+def keys_local() -> None:
+    """The admin key `make run` uses on this machine, kept in LLAMAPG_HOME/local-api-key (0600); made
+    when missing or revoked."""
+    from llamapg import keys
+    from llamapg.bootstrap import prepare_database
+    from llamapg.private_files import create_private_file, private_dir
+
+    settings = get_settings()
+    path = keys.local_key_file(settings)
+    secret = keys.server_secret(settings)
+    with db.connection(prepare_database(settings)) as conn:
+        token = path.read_text().strip() if path.is_file() else ""
+        if not token or keys.find(conn, secret, token) is None:
+            _, token = keys.create(conn, secret, "admin", None, "local (make run)")
+            private_dir(path.parent)
+            path.unlink(missing_ok=True)
+            with create_private_file(path) as out:
+                out.write(token.encode() + b"\n")
+    click.echo(token)

@@ -68,10 +68,15 @@ def find(conn: psycopg.Connection, name: str) -> Collection | None:
     return Collection(**row) if row else None
 
 
+def unknown_collection(name: str) -> UnknownCollection:
+    """The one message for a collection that does not exist (or that the asking key may not see)."""
+    return UnknownCollection(f"unknown collection {name!r}")
+
+
 def get(conn: psycopg.Connection, name: str) -> Collection:
     found = find(conn, name)
     if found is None:
-        raise UnknownCollection(f"unknown collection {name!r}")
+        raise unknown_collection(name)
     return found
 
 

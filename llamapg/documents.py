@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -56,9 +57,10 @@ def upsert(conn: psycopg.Connection, collection_id: int, rows: list[DocumentRow]
         queries.load("ingestion/upsert_documents"), {"collection_id": collection_id, **columns})}
 
 
-def get(conn: psycopg.Connection, document_id: int) -> Document:
+def get(conn: psycopg.Connection, document_id: int, sees: Callable[[str], bool] = lambda collection: True) -> Document:
+    """The document; UnknownDocument when there is none, or when its collection is one `sees` hides."""
     row = conn.execute(queries.load("documents/get_document"), {"id": document_id}).fetchone()
-    if row is None:
+    if row is None or not sees(row["collection"]):
         raise UnknownDocument(f"unknown document {document_id}")
     return Document(**row)
 

@@ -6,6 +6,8 @@ import logging
 import warnings
 from pathlib import Path
 
+from llamapg.private_files import private_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -23,7 +25,9 @@ def start(pgdata: Path) -> str:
     Idempotent: a server already running on this data directory is reused, and it keeps running
     after this process exits so that the CLI, Dagster and the API share one server.
     """
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # The data directory's parent (by default LLAMAPG_HOME: uploads, logs, the key secret) is made the
+    # service's alone when created here; initdb makes the data directory itself 0700.
+    private_dir(pgdata.parent, tighten_existing=False)
     server = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
     # get_server() hands back a cached handle without starting it again after a stop().
     server.start()

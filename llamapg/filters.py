@@ -18,8 +18,11 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from llamapg.textcheck import text_problem
+
 RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 # Filters are bounded: each key is a join and each value a bound parameter (PostgreSQL takes 65,535).
+# The API's limits (LLAMAPG_MAX_FILTER_KEYS, LLAMAPG_MAX_FILTER_VALUES) may be lower, not higher.
 MAX_FILTER_KEYS = 32
 MAX_IN_VALUES = 1000
 
@@ -41,13 +44,11 @@ def _iso_date(key: str, value: str) -> str:
 
 
 def _checked(key: str, value: Any) -> Any:
-    """A value PostgreSQL's jsonb can hold: no NaN or infinity, no NUL character, at any depth."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FilterError(f"filter {key!r}: values must be finite numbers, got {value!r}")
-    if isinstance(value, str) and "\x00" in value:
-        raise FilterError(f"filter {key!r}: values cannot contain NUL characters")
-    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
-        _checked(key, item)
+    """A value PostgreSQL's jsonb can hold: no NaN or infinity, no NUL character, no lone surrogate,
+    at any depth."""
+    problem = text_problem(value)
+    if problem:
+        raise FilterError(f"filter {key!r}: the value {problem}")
     return value
 
 
@@ -79,8 +80,8 @@ def compile_filters(
     clauses: list[sql.Composable] = []
     params: dict[str, Any] = {}
     for position, (key, condition) in enumerate(sorted(filters.items())):
-        if not key or len(key) > 200 or "\x00" in key:
-            raise FilterError(f"invalid filter key {key!r}: 1 to 200 characters, no NUL")
+        if not key or len(key) > 200 or text_problem(key):
+            raise FilterError(f"invalid filter key {key!r}: 1 to 200 characters of text, no NUL")
         name = f"filter_{position}"
         params[f"{name}_key"] = key
         conditions: list[sql.Composable] = []

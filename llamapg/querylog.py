@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -24,8 +26,12 @@ def record(conn: psycopg.Connection, *, endpoint: str, question: str, collection
     return row["id"]
 
 
-def add_feedback(conn: psycopg.Connection, query_id: int, rating: int, comment: str | None) -> int:
-    if conn.execute("SELECT 1 FROM query_log WHERE id = %s", (query_id,)).fetchone() is None:
+def add_feedback(conn: psycopg.Connection, query_id: int, rating: int, comment: str | None,
+                 sees: Callable[[str], bool] = lambda collection: True) -> int:
+    """Record a rating; UnknownQuery when there is no such query, or when it asked a collection
+    that `sees` hides."""
+    logged = conn.execute("SELECT collection FROM query_log WHERE id = %s", (query_id,)).fetchone()
+    if logged is None or not sees(logged["collection"]):
         raise UnknownQuery(f"unknown query {query_id}")
     return conn.execute(
         "INSERT INTO feedback (query_id, rating, comment) VALUES (%s, %s, %s) RETURNING id",

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_NAME = "all-minilm-l6-v2"
 
@@ -145,6 +147,29 @@ class Settings(BaseSettings):
     api_port: int = 8000
     dagster_port: int = 3000
 
+    # Access: every request but the probes and the API's own docs needs an API key (`llamapg keys
+    # create`), stored as an HMAC-SHA256 under this secret; unset, a random one is made once in
+    # LLAMAPG_HOME/api-key-secret (0600). Every process that checks or creates keys needs the same.
+    auth: bool = True
+    api_key_secret: str | None = None
+    # A verified key is trusted this long before it is looked up again (a revocation waits this long).
+    api_key_cache_s: float = Field(default=5.0, ge=0)
+    # Browser safety: origins allowed to call the API from a page (none: CORS off); Host headers
+    # accepted (DNS rebinding); the base of URLs in responses (default http://api_host:api_port).
+    cors_origins: str = ""
+    trusted_hosts: str = "localhost,127.0.0.1,::1"
+    public_url: str | None = None
+    # Bounded input: a request over a limit gets 413 (sizes) or 422 (the rest), naming the limit.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_upload_file_bytes: int = Field(default=100 << 20, ge=1)
+    max_upload_request_bytes: int = Field(default=500 << 20, ge=1)
+    max_upload_files: int = Field(default=100, ge=1)
+    # An upload is written as `.<name>.<32 hex>.part` first: file systems allow 255 bytes a name.
+    max_file_name_bytes: int = Field(default=200, ge=1, le=215)
+    max_question_chars: int = Field(default=4000, ge=1)
+    max_filter_keys: int = Field(default=32, ge=1, le=MAX_FILTER_KEYS)
+    max_filter_values: int = Field(default=1000, ge=1, le=MAX_IN_VALUES)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.retrieval_mode not in ("vector", "lexical", "hybrid"):
@@ -160,6 +185,33 @@ class Settings(BaseSettings):
                 f"LLAMAPG_CHUNK_SIZE ({self.chunk_size})"
             )
         return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        return [host.strip() for host in self.trusted_hosts.split(",") if host.strip()]
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the API: URLs in responses start here, never from the Host header."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def loopback_only(self) -> bool:
+        import ipaddress
+
+        if self.api_host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.api_host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def pgdata_dir(self) -> Path:

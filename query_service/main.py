@@ -7,14 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from llamapg import db
 from llamapg.bootstrap import prepare_database
 from llamapg.embedders.local import use_threads
+from llamapg.keys import KeyCache, server_secret
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
 from query_service.backpressure import Backpressure
+from query_service.limits import BodyLimit
 from query_service.metrics import Metrics
 from query_service.routers import collections, documents, health, openai_compat, prompts, query
 
@@ -66,11 +70,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = RagEngine(settings)
     app.state.metrics = Metrics()
     app.state.metrics.install(app)
+    app.state.keys = KeyCache(server_secret(settings), settings.api_key_cache_s)
+    _warn_if_exposed(settings)
     errors.install(app)
+    # Added innermost first: a request meets the Host check, then CORS, the body limit, the queue.
     app.add_middleware(Backpressure, concurrency=settings.max_concurrent_requests,
                        queue=settings.max_queued_requests, timeout_s=settings.queue_timeout_s)
+    app.add_middleware(BodyLimit, settings=settings)
+    if settings.cors_origin_list:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    # Host headers outside the list get 400: a page on another site cannot reach the API through a
+    # DNS name rebound to this machine.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_host_list or ["localhost"])
     for router in (health, query, collections, documents, prompts, openai_compat):
         app.include_router(router.router)
     return app
+
+
+def _warn_if_exposed(settings: Settings) -> None:
+    if settings.auth:
+        return
+    if settings.loopback_only:
+        log.warning("LLAMAPG_AUTH is off: every request acts as an admin key (loopback only)")
+    else:
+        log.critical(
+            "\n%s\nLLAMAPG_AUTH is off and the API is bound to %s, beyond loopback: anyone who reaches this "
+            "port can read, upload and delete every collection's documents. Turn LLAMAPG_AUTH on "
+            "(the default) and create keys with `llamapg keys create`.\n%s", "!" * 78, settings.api_host, "!" * 78)
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from llamapg.textcheck import plain_text
 
 COLLECTION_NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+# Ids are PostgreSQL bigints: a larger number is no id, and says so before it reaches the database.
+MAX_BIGINT = 2**63 - 1
+# Text the database can store: no NUL, no lone surrogate (422 with the reason, never a 500).
+Text = Annotated[str, AfterValidator(plain_text)]
 FILTERS_DESCRIPTION = (
     "Document-metadata filters: {key: value} for equality, {key: {\"in\": [...]}}, or ranges "
     "{key: {\"gte\": 2020, \"lt\": 2024}} over numbers or ISO dates."
@@ -15,7 +21,11 @@ FILTERS_DESCRIPTION = (
 
 
 class SearchRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=4000, description="The question, in natural language.")
+    # NaN and infinity are no numbers a request means (and a 422 that echoed them could not be sent).
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    question: Text = Field(min_length=1, description="The question, in natural language (at most "
+                                                     "LLAMAPG_MAX_QUESTION_CHARS characters, 4000 by default).")
     collection: str = Field(pattern=COLLECTION_NAME, description="Name of the collection to search.")
     k: int = Field(default=5, ge=1, le=100, description="How many source chunks to retrieve.")
     filters: dict[str, Any] | None = Field(default=None, description=FILTERS_DESCRIPTION)
@@ -27,7 +37,7 @@ class SearchRequest(BaseModel):
 
 
 class QueryRequest(SearchRequest):
-    prompt: str | None = Field(default=None, max_length=100, description="Named prompt template (GET /prompts); default from prompts.yaml.")
+    prompt: Text | None = Field(default=None, max_length=100, description="Named prompt template (GET /prompts); default from prompts.yaml.")
     stream: bool = Field(default=False, description="Stream server-sent events: `sources` first, then `delta`s, then `done`.")
 
 
@@ -65,9 +75,9 @@ class QueryResponse(SearchResponse):
 
 
 class FeedbackRequest(BaseModel):
-    query_id: int
+    query_id: int = Field(ge=1, le=MAX_BIGINT)
     rating: int = Field(ge=-1, le=5, description="-1/1 for thumbs down/up, or 0-5 stars.")
-    comment: str | None = Field(default=None, max_length=4000)
+    comment: Text | None = Field(default=None, max_length=4000)
 
 
 class FeedbackResponse(BaseModel):

@@ -44,6 +44,8 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# An admin key for this machine (kept in $LLAMAPG_HOME/local-api-key, 0600): the API needs one.
+API_KEY=$($BIN/llamapg keys local)
 start "$LOGS/dagster.log" $BIN/llamapg dagster --port "$UI_PORT"
 start "$LOGS/api.log" $BIN/llamapg serve --port "$API_PORT"
 API_GROUP=${GROUPS_STARTED[1]}
@@ -59,9 +61,11 @@ QUESTION="What is the recommended chunk overlap and why?"
 echo
 echo "Dagster UI : http://127.0.0.1:$UI_PORT   (log: $LOGS/dagster.log)"
 echo "Query API  : http://127.0.0.1:$API_PORT/docs   (log: $LOGS/api.log)"
+echo "API key    : $API_KEY"
+echo "             (admin, this machine only; send it as 'Authorization: Bearer <key>'; llamapg keys --help)"
 echo
 echo "Sample question: $QUESTION"
-$BIN/llamapg query "$QUESTION" --collection handbook -k 3 --api "http://127.0.0.1:$API_PORT" || true
+$BIN/llamapg query "$QUESTION" --collection handbook -k 3 --api "http://127.0.0.1:$API_PORT" --key "$API_KEY" || true
 echo
 echo "Serving until Ctrl-C."
 # A trapped signal ends `wait` at once (a foreground `sleep` would delay it); the EXIT trap then

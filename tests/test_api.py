@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from llamapg import collections, db, embedded
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import api_client
 
 
 @pytest.fixture
 def client(ingested):
-    with TestClient(create_app(get_settings())) as test_client:
+    with api_client() as test_client:
         yield test_client
 
 
@@ -72,7 +73,7 @@ def test_invalid_requests_are_422(client, body):
 def test_answer_comes_from_the_configured_chat_model(ingested, chat_server):
     server = chat_server
     server.answer = "They use Fresnel lenses [1]."
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         body = client.post("/query", json={"question": "What lens do lighthouses use?", "collection": "docs",
                                            "k": 2}).json()
     assert body["mode"] == "generated"
@@ -92,7 +93,7 @@ def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
     get_settings.cache_clear()
     settings = get_settings()
     try:
-        with TestClient(create_app(settings)) as client:
+        with api_client(settings) as client:
             with db.connection(db.database_url(settings)) as conn:
                 collections.register(conn, "empty", None)
             question = {"question": "anything at all", "collection": "empty"}
@@ -113,7 +114,7 @@ def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("page, asset", [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
 def test_api_docs_load_nothing_from_the_network(database_url, page, asset):
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         html = client.get(page)
         served = client.get(f"/docs-assets/{asset}")
     assert html.status_code == 200

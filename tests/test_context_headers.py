@@ -13,6 +13,7 @@ from llamapg.embedders.local import load_tokenizer
 from llamapg.headers import context_header
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.conftest import SHARED_DATA
 from tests.support.pipeline import materialize_collection
 from tests.support.readers import read
@@ -137,7 +138,7 @@ def test_the_header_is_searchable_and_a_collection_can_turn_it_off(conn, instanc
                    "headings": ["Zephyr pump manual", "Maintenance"]}
     # "zephyr" is only in the header: BM25 finds the chunk through it, and the source shows the
     # chunk's own text with its heading path.
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         found = client.post("/search", json={"question": "zephyr", "collection": "manual", "mode": "lexical"}).json()
     (source,) = found["sources"]
     assert source["text"] == "Replace the gasket every spring."

@@ -25,6 +25,7 @@ from llamapg import collections, db
 from llamapg.settings import REPO_ROOT, get_settings
 from pipelines.ingest import register_partitions
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.support.pipeline import MODEL
 from tests.test_run_script import free_port, wait_for
 
@@ -129,7 +130,7 @@ def test_the_production_topology_runs_an_ingest_submitted_over_graphql(conn, top
                                                 "dagster/partition/collection": "docs",
                                                 "dagster/partition/model": MODEL}, topology["logs"])
 
-    with TestClient(create_app(get_settings())) as api:
+    with api_client() as api:
         found = api.post("/search", json={"question": "Who built the Pharos of Alexandria?", "collection": "docs",
                                           "k": 1})
     assert found.status_code == 200 and found.json()["sources"][0]["source"] == "lighthouses.txt"
@@ -156,6 +157,10 @@ def test_compose_file_and_instance_are_valid_without_a_container_engine(tmp_path
                                           cwd=REPO_ROOT,
                                           capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
         assert without_password.returncode != 0 and "POSTGRES_PASSWORD" in without_password.stderr
+        (tmp_path / "no-secret.env").write_text("POSTGRES_PASSWORD=x\n")
+        without_secret = subprocess.run([docker_compose, "--env-file", str(tmp_path / "no-secret.env"), "config", "-q"],
+                                        cwd=REPO_ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+        assert without_secret.returncode != 0 and "LLAMAPG_API_KEY_SECRET" in without_secret.stderr
 
     # The production instance's configuration is valid Dagster instance configuration.
     from dagster._config import validate_config

@@ -23,6 +23,7 @@ from llamapg.cli import main
 from llamapg.embedders.local import load_tokenizer
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.conftest import SHARED_DATA
 from tests.support.readers import read
 
@@ -264,7 +265,7 @@ def test_scans_encodings_and_office_files_are_ingested_and_found(database_url, c
     assert rows["menu.txt"]["metadata"]["encoding"] == "cp1252"
     assert rows["minutes.md"]["metadata"]["encoding"] == "utf_16"
     assert rows["inspection.eml"]["metadata"]["subject"] == "Boiler inspection on Friday"
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         scanned = client.get(f"/documents/{rows[HUCKFINN]['id']}").json()
         memo = client.get(f"/documents/{rows['menu.txt']['id']}").json()
     assert (scanned["pages"], scanned["ocr_pages"], scanned["status"]) == (1, 1, "ready")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from llamapg import collections, db
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.conftest import FIXTURES, SHARED_DATA
 from tests.support.automation import Daemon
 
@@ -56,7 +57,7 @@ def test_modified_and_removed_files_leave_no_duplicates_or_ghosts(conn, watch_ro
     folder = watch_root / "notes"
     shutil.copytree(FIXTURES / "docs", folder)
     daemon.tick()
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         before = ask(client, "Who built the Pharos of Alexandria?", "notes", k=1)
         assert before["sources"][0]["source"] == "lighthouses.txt"
 
@@ -86,7 +87,7 @@ def test_changed_document_swaps_atomically(conn, instance, collection_dir):
     dg.materialize(ALL_ASSETS, selection=[raw_documents, chunks], partition_key="docs", instance=instance,
                    resources=default_resources())
 
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         during = ask(client, "lighthouse", "docs", k=10)["sources"]
         live = [s["text"] for s in during if s["source"] == "lighthouses.txt"]
         assert live and all("Pharos" in text for text in live)  # only the old version, complete
@@ -119,7 +120,7 @@ def test_metadata_only_edit_reembeds_nothing(conn, instance, tmp_path):
 
 
 def test_uploads_reach_ready_or_failed_and_can_be_deleted(conn, database_url, daemon):
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         good = (FIXTURES / "docs" / "lighthouses.txt").read_bytes()
         bad = (SHARED_DATA / "pdfs-bad" / "truncated-latex-two-column-first30000bytes.pdf").read_bytes()
         response = client.post(
@@ -154,14 +155,14 @@ def test_uploads_reach_ready_or_failed_and_can_be_deleted(conn, database_url, da
     ([("files", ("notes.txt", b"x", "text/plain"))], {"metadata": "{oops"}, "not valid JSON"),
 ])
 def test_bad_uploads_are_422_with_a_reason(database_url, files, data, message):
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         response = client.post("/collections/inbox/documents", files=files, data=data)
     assert response.status_code == 422 and message in response.json()["detail"]
 
 
 def test_source_directory_documents_cannot_be_deleted_over_http(conn, ingested):
     document_id = conn.execute("SELECT id FROM documents LIMIT 1").fetchone()["id"]
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         response = client.delete(f"/documents/{document_id}")
     assert response.status_code == 409 and "source directory" in response.json()["detail"]
 

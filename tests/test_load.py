@@ -17,11 +17,12 @@ from llamapg.embedders.batching import QueryBatcher
 from llamapg.embedders.local import LocalEmbedder
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import bearer, issue_key
 from tests.support.server import serving
 
 
 async def burst(url: str, clients: int, requests_per_client: int) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=bearer(issue_key(role="read"))) as http:
         async def client(number: int) -> list[httpx.Response]:
             return [await http.post("/search", json={"question": f"question {number} {i} about wild yeast",
                                                      "collection": "docs", "k": 3})

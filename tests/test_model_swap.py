@@ -17,6 +17,7 @@ from llamapg.embedders.local import LocalEmbedder
 from llamapg.settings import get_settings
 from pipelines.backfill import backfill_model
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.support.automation import Daemon
 from tests.support.openai_server import hashed_embedding, openai_server
 
@@ -63,7 +64,7 @@ def test_model_swap_under_continuous_queries(conn, database_url, instance, inges
     failures: list[str] = []
     stop = threading.Event()
 
-    with openai_server(dimensions=64) as server, TestClient(create_app(get_settings())) as client:
+    with openai_server(dimensions=64) as server, api_client() as client:
         def keep_asking() -> None:
             while not stop.is_set():
                 response = client.post("/query", json={"question": QUESTION, "collection": "docs", "k": 3})
@@ -158,7 +159,7 @@ def test_the_readme_swap_section_followed_literally_ends_on_the_new_model(conn, 
         answered = json.loads(cli("query", "How do lighthouses focus their light?", "-c", "docs", "--json"))
         assert answered["model"] == "te3" and answered["sources"]
         bootstrap._prepared.clear()
-        with TestClient(create_app(get_settings())) as client:
+        with api_client() as client:
             found = client.post("/search", json={"question": "lighthouses", "collection": "docs"})
             assert found.status_code == 200 and found.json()["model"] == "te3"
 

