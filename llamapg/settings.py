@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     hnsw_max_scan_tuples: int = 20_000
 
     # Per document, in ingestion: a document over a limit fails alone, with the limit named, and the
-    # run goes on. Time is checked between pages, so one pathological page can overrun it.
+    # run goes on. Time is checked between pages, and PDFs and Office files are read in a child
+    # process killed at the limit (assets/ingestion/readers/isolation.py).
     document_max_pages: int = Field(default=2_000, ge=1)
     document_max_characters: int = Field(default=10_000_000, ge=1)
     document_max_seconds: float = Field(default=300.0, gt=0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 
 from assets.ingestion.readers import (
-    DocumentError, ReadOptions, SourceDocument, expected_documents, headings_json, scan,
+    DocumentError, IsolatedReader, ReadOptions, SourceDocument, expected_documents, headings_json, scan,
 )
 from llamapg import queries
 from llamapg.collections import Collection
@@ -65,22 +65,24 @@ def sync_documents(
     }
     seen: list[str] = []
     batch: list[tuple[SourceDocument, bool]] = []
-    for document in (doc for prefix, root in roots for doc in scan(root, prefix)):
-        report.seen += 1
-        seen.append(document.source_uri)
-        previous = existing.get(document.source_uri)
-        # An upload registered by the API waits as `pending` with its hash already known.
-        if previous and previous["content_hash"] == document.content_hash and previous["status"] != "pending":
-            report.skipped += 1
-        else:
-            batch.append((document, previous is not None))
-        if len(batch) >= batch_size:
-            _store_batch(conn, collection, batch, report, options)
-            batch = []
-        progress.update(report.seen, lambda: (
-            f"{collection.name}: {report.seen} documents scanned ({report.new} new, {report.changed} changed, "
-            f"{report.failed} failed, {report.skipped} unchanged)"))
-    _store_batch(conn, collection, batch, report, options)
+    # PDFs and Office files are read in a child process: their time limit is a hard one.
+    with IsolatedReader(options or ReadOptions()) as reader:
+        for document in (doc for prefix, root in roots for doc in scan(root, prefix)):
+            report.seen += 1
+            seen.append(document.source_uri)
+            previous = existing.get(document.source_uri)
+            # An upload registered by the API waits as `pending` with its hash already known.
+            if previous and previous["content_hash"] == document.content_hash and previous["status"] != "pending":
+                report.skipped += 1
+            else:
+                batch.append((document, previous is not None))
+            if len(batch) >= batch_size:
+                _store_batch(conn, collection, batch, report, options, reader)
+                batch = []
+            progress.update(report.seen, lambda: (
+                f"{collection.name}: {report.seen} documents scanned ({report.new} new, {report.changed} changed, "
+                f"{report.failed} failed, {report.skipped} unchanged)"))
+        _store_batch(conn, collection, batch, report, options, reader)
     deleted = conn.execute(
         queries.load("ingestion/delete_removed_documents"), {"collection_id": collection.id, "seen": seen}
     ).fetchall()
@@ -89,9 +91,10 @@ def sync_documents(
     return report
 
 
-def _parse(document: SourceDocument, options: ReadOptions | None) -> tuple[DocumentRow, list]:
+def _parse(document: SourceDocument, options: ReadOptions | None,
+           reader: IsolatedReader | None) -> tuple[DocumentRow, list]:
     try:
-        pages = document.load(options)
+        pages = document.load(options, reader)
         status, error = "processing", None
     except DocumentError as exc:
         pages, status, error = [], "failed", str(exc)
@@ -102,14 +105,14 @@ def _parse(document: SourceDocument, options: ReadOptions | None) -> tuple[Docum
 
 def _store_batch(
     conn: psycopg.Connection, collection: Collection, batch: list[tuple[SourceDocument, bool]], report: SyncReport,
-    options: ReadOptions | None,
+    options: ReadOptions | None, reader: IsolatedReader | None,
 ) -> None:
     if not batch:
         return
     # A source listed twice (a dataset with a repeated id) is one document: the last one wins, as
     # it would one statement at a time (one statement cannot upsert the same row twice).
     batch = list({document.source_uri: (document, changed) for document, changed in batch}.values())
-    parsed = [(_parse(document, options), changed) for document, changed in batch]
+    parsed = [(_parse(document, options, reader), changed) for document, changed in batch]
     try:
         _write(conn, collection.id, [row_pages for row_pages, _ in parsed])
     except psycopg.DataError as exc:
@@ -123,7 +126,7 @@ def _store_batch(
             parsed = [((failed, []), parsed[0][1])]
         else:
             for item in batch:
-                _store_batch(conn, collection, [item], report, options)
+                _store_batch(conn, collection, [item], report, options, reader)
             return
     for (row, pages), changed in parsed:
         if row.status == "failed":

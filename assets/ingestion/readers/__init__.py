@@ -15,6 +15,7 @@ from assets.ingestion.readers.base import (  # noqa: F401 - the package's interf
     headings_json,
 )
 from assets.ingestion.readers.datasets import dataset_documents
+from assets.ingestion.readers.isolation import ISOLATED, IsolatedReader  # noqa: F401
 from assets.ingestion.readers.mail import read_eml
 from assets.ingestion.readers.office import read_docx, read_pptx
 from assets.ingestion.readers.pdf import read_pdf
@@ -105,6 +106,7 @@ def _file_document(path: Path, source_uri: str) -> SourceDocument:
         title=path.stem,
         metadata={"file_name": path.name, "size_bytes": len(data)},
         read=lambda budget: reader(data, budget),
+        isolated=(path.suffix.lower(), data) if path.suffix.lower() in ISOLATED else None,
     )
 
 

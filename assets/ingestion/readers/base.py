@@ -69,8 +69,8 @@ class ReadOptions:
 class Budget:
     """One document's reading against its limits: a document over a limit fails alone, naming it.
 
-    Time is checked between pages (a reader cannot be interrupted inside a library call), so a
-    single pathological page can overrun `max_seconds` by its own parse time.
+    Time is checked between pages here; a reader cannot be interrupted inside a library call, so
+    the binary formats are also read in a child process that is killed at the limit (isolation.py).
     """
 
     def __init__(self, options: ReadOptions) -> None:
@@ -174,15 +174,18 @@ class SourceDocument:
     metadata: dict = field(default_factory=dict)
     read: Callable[[Budget], Extracted] | None = None
     pages: list[Page] | None = None
+    # A file of a format read in a child process (isolation.ISOLATED): its suffix and bytes.
+    isolated: tuple[str, bytes] | None = None
 
-    def load(self, options: ReadOptions | None = None) -> list[Page]:
-        """Extract the text within the limits of `options`; raises DocumentError with a readable reason."""
+    def load(self, options: ReadOptions | None = None, reader=None) -> list[Page]:
+        """Extract the text within the limits of `options`; raises DocumentError with a readable reason.
+        With `reader` (an isolation.IsolatedReader), binary formats are read in its child process."""
         options = options or ReadOptions()
         budget = Budget(options)
         if self.pages is None:
             assert self.read is not None
             try:
-                extracted = self.read(budget)
+                extracted = reader.read(*self.isolated) if reader and self.isolated else self.read(budget)
             except DocumentError:
                 raise
             except RecursionError as exc:
