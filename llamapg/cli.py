@@ -525,10 +525,6 @@ def models_retire(name: str) -> None:
     click.echo(f"{name} retired: vectors and index dropped")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # ---------------------------------------------------------------- API keys
 @main.group("keys")
 def keys_group() -> None:
@@ -609,3 +605,7 @@ def keys_local() -> None:
             with create_private_file(path) as out:
                 out.write(token.encode() + b"\n")
     click.echo(token)
+
+
+if __name__ == "__main__":
+    main()

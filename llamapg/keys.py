@@ -47,9 +47,9 @@ class ApiKey:
     def sees(self, collection: str) -> bool:
         return self.collections is None or collection in self.collections
 
-    def may(self, role: str, collection: str | None = None) -> bool:
-        """The key's role is at least `role`, over `collection` (any, when None)."""
-        return ROLES.index(self.role) >= ROLES.index(role) and (collection is None or self.sees(collection))
+    def may(self, role: str) -> bool:
+        """The key's role is at least `role`."""
+        return ROLES.index(self.role) >= ROLES.index(role)
 
     @property
     def scope(self) -> str:

@@ -30,10 +30,14 @@ def current_key(request: Request, credentials: HTTPAuthorizationCredentials | No
     return key
 
 
+def _require(key: ApiKey, role: str) -> None:
+    if not key.may(role):
+        raise HTTPException(403, f"this key's role is {key.role}; this needs {role}")
+
+
 def _role(needed: str):
     def check(key: ApiKey = Depends(current_key)) -> ApiKey:
-        if not key.may(needed):
-            raise HTTPException(403, f"this key's role is {key.role}; this needs {needed}")
+        _require(key, needed)
         return key
 
     check.__name__ = f"{needed}_key"
@@ -50,6 +54,5 @@ def check_collection(key: ApiKey, name: str, role: str = "read") -> None:
     sees it but its role is too low."""
     if not key.sees(name):
         raise unknown_collection(name)
-    if not key.may(role):
-        raise HTTPException(403, f"this key's role is {key.role}; this needs {role}")
+    _require(key, role)
 

@@ -53,8 +53,10 @@ def test_every_route_but_the_probes_needs_a_key(two_teams):
             response = client.request(method, path, json=body)
             assert response.status_code == 401, (method, path, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
-        upload = client.post("/collections/alpha/documents", files={"files": ("a.txt", b"x")})
-        assert upload.status_code == 401
+        # A page on another site can make a browser send this form, but not the key: 401.
+        upload = client.post("/collections/alpha/documents", files={"files": ("a.txt", b"x")},
+                             headers={"Origin": "https://evil.example"})
+        assert upload.status_code == 401 and "access-control-allow-origin" not in upload.headers
         wrong = client.get("/collections", headers=bearer("lpg_" + "x" * 43))
         assert (wrong.status_code, wrong.json()["detail"]) == (401, "unknown or revoked API key")
 
