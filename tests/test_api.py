@@ -102,8 +102,12 @@ def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
             embedded.stop(pgdata)
             down = client.post("/query", json=question)
             assert down.status_code == 503
-            assert "database unavailable" in down.json()["detail"]
+            assert "database unavailable" in down.json()["detail"] and int(down.headers["retry-after"]) >= 1
             assert client.get("/health").status_code == 200
+            # The probe needs no key, so it tells nothing of the server: no socket path, no driver text.
+            not_ready = client.get("/ready", headers={"Authorization": ""})
+            assert (not_ready.status_code, not_ready.json()) == (503, {"status": "unavailable",
+                                                                       "detail": "database unavailable"})
 
             embedded.start(pgdata)
             recovered = client.post("/query", json=question)
