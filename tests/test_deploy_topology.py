@@ -147,10 +147,18 @@ def test_compose_file_and_instance_are_valid_without_a_container_engine(tmp_path
     assert "POSTGRES_PASSWORD:?" in (REPO_ROOT / "docker-compose.yml").read_text()
     docker_compose = shutil.which("docker-compose")
     if docker_compose:  # .ci/run installs it; a developer's machine may not have it
-        env_file = tmp_path / ".env"
-        env_file.write_text((DEPLOY / "env.example").read_text())
-        checked = subprocess.run([docker_compose, "--env-file", str(env_file), "config", "-q"], cwd=REPO_ROOT,
-                                 capture_output=True, text=True)
+        def config(env: str) -> subprocess.CompletedProcess:
+            (tmp_path / ".env").write_text(env)
+            return subprocess.run([docker_compose, "--env-file", str(tmp_path / ".env"), "config", "-q"],
+                                  cwd=REPO_ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+
+        example = (DEPLOY / "env.example").read_text()
+        # The example as it is does not start: its secrets are empty placeholders.
+        as_shipped = config(example)
+        assert as_shipped.returncode != 0 and "POSTGRES_PASSWORD" in as_shipped.stderr
+        filled = example.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=p4ss\n").replace(
+            "LLAMAPG_API_KEY_SECRET=\n", "LLAMAPG_API_KEY_SECRET=s3cret\n")
+        checked = config(filled)
         assert checked.returncode == 0, checked.stderr
         (tmp_path / "empty.env").write_text("")
         without_password = subprocess.run([docker_compose, "--env-file", str(tmp_path / "empty.env"), "config", "-q"],
