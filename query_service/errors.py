@@ -20,9 +20,9 @@ from llamapg.collections import UnknownCollection
 from llamapg.db import DatabaseUnavailable
 from llamapg.documents import UnknownDocument
 from llamapg.uploads import UploadRejected, UploadTooLarge
-from query_service.limits import body_limit, too_large
 from llamapg.embedders import EmbeddingError
 from llamapg.rag import NoActiveModel
+from query_service.limits import body_limit, too_large
 
 log = logging.getLogger(__name__)
 
