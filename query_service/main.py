@@ -10,10 +10,9 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from llamapg import db
+from llamapg import db, keys
 from llamapg.bootstrap import prepare_database
 from llamapg.embedders.local import use_threads
-from llamapg.keys import KeyCache, server_secret
 from llamapg.rag import RagEngine
 from llamapg.settings import Settings, get_settings
 from query_service import errors
@@ -40,6 +39,9 @@ def _start(app: FastAPI, settings: Settings) -> None:
         with app.state.pool.connection(timeout=10) as conn:
             model = app.state.engine.warm_up(conn)
             log.info("embedding model %s loaded", model.name)
+            if settings.auth and not any(key.revoked_at is None for key in keys.list_keys(conn)):
+                log.warning("no API key exists yet: every request will be refused with 401 until one is "
+                            "created with `llamapg keys create --role read|write|admin`")
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation; requests report real errors
         log.warning("could not warm up the embedding model: %s", exc)
 
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = RagEngine(settings)
     app.state.metrics = Metrics()
     app.state.metrics.install(app)
-    app.state.keys = KeyCache(server_secret(settings), settings.api_key_cache_s)
+    app.state.keys = keys.KeyCache(keys.server_secret(settings), settings.api_key_cache_s)
     _warn_if_exposed(settings)
     errors.install(app)
     # Added innermost first: a request meets the Host check, then CORS, the body limit, the queue.

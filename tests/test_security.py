@@ -141,6 +141,15 @@ def test_auth_off_is_explicit_and_loud_beyond_loopback(two_teams, monkeypatch, c
         assert client.get("/collections").status_code == 200
 
 
+def test_a_service_with_no_key_yet_says_how_to_make_one(database_url, caplog):
+    from fastapi.testclient import TestClient
+
+    with caplog.at_level(logging.WARNING), TestClient(create_app(get_settings()), base_url="http://localhost") as client:
+        assert client.get("/collections").status_code == 401
+    assert any("no API key exists yet" in record.getMessage() and "llamapg keys create" in record.getMessage()
+               for record in caplog.records)
+
+
 def test_the_local_key_is_private_and_reused(database_url):
     runner = CliRunner()
     first = runner.invoke(main, ["keys", "local"])
