@@ -49,10 +49,17 @@ def too_large(limit: int, setting: str) -> str:
     return f"the request body is larger than {limit:,} bytes, the limit ({setting})"
 
 
+def question_too_long(question: str, settings: Settings) -> str | None:
+    """Why the question is over its limit, or None."""
+    if len(question) <= settings.max_question_chars:
+        return None
+    return (f"the question is {len(question):,} characters long; at most {settings.max_question_chars:,} "
+            "are allowed (LLAMAPG_MAX_QUESTION_CHARS)")
+
+
 def check_question(question: str, settings: Settings) -> None:
-    if len(question) > settings.max_question_chars:
-        raise HTTPException(422, f"the question is {len(question):,} characters long; at most "
-                                 f"{settings.max_question_chars:,} are allowed (LLAMAPG_MAX_QUESTION_CHARS)")
+    if problem := question_too_long(question, settings):
+        raise HTTPException(422, problem)
 
 
 def check_filters(filters: dict[str, Any] | None, settings: Settings) -> None:

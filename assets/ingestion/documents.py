@@ -56,6 +56,7 @@ def sync_documents(
     document fails alone.
     """
     logger = logger or log
+    options = options or ReadOptions()
     started = time.perf_counter()
     progress = Progress(logger, "documents", total=expected_documents(roots), every_s=progress_every_s)
     report = SyncReport()
@@ -66,7 +67,7 @@ def sync_documents(
     seen: list[str] = []
     batch: list[tuple[SourceDocument, bool]] = []
     # PDFs and Office files are read in a child process: their time limit is a hard one.
-    with IsolatedReader(options or ReadOptions()) as reader:
+    with IsolatedReader(options) as reader:
         for document in (doc for prefix, root in roots for doc in scan(root, prefix)):
             report.seen += 1
             seen.append(document.source_uri)
@@ -91,8 +92,8 @@ def sync_documents(
     return report
 
 
-def _parse(document: SourceDocument, options: ReadOptions | None,
-           reader: IsolatedReader | None) -> tuple[DocumentRow, list]:
+def _parse(document: SourceDocument, options: ReadOptions,
+           reader: IsolatedReader) -> tuple[DocumentRow, list]:
     try:
         pages = document.load(options, reader)
         status, error = "processing", None
@@ -105,7 +106,7 @@ def _parse(document: SourceDocument, options: ReadOptions | None,
 
 def _store_batch(
     conn: psycopg.Connection, collection: Collection, batch: list[tuple[SourceDocument, bool]], report: SyncReport,
-    options: ReadOptions | None, reader: IsolatedReader | None,
+    options: ReadOptions, reader: IsolatedReader,
 ) -> None:
     if not batch:
         return

@@ -21,6 +21,7 @@ from llamapg.settings import Settings
 from llamapg.textcheck import text_problem
 from query_service.auth import reader
 from query_service.dependencies import get_engine, get_pool, get_settings
+from query_service.limits import question_too_long
 from query_service.presenters import sources_out
 from query_service.streaming import Done, answer_stream
 
@@ -83,9 +84,8 @@ def chat_completions(
     question = _question(body.messages)
     if question is None:
         return openai_error(400, "no user message with text content", "invalid_request_error")
-    if len(question) > settings.max_question_chars:
-        return openai_error(400, f"the question is longer than {settings.max_question_chars} characters "
-                                 "(LLAMAPG_MAX_QUESTION_CHARS)", "invalid_request_error")
+    if too_long := question_too_long(question, settings):
+        return openai_error(400, too_long, "invalid_request_error")
     if problem := text_problem(question):
         return openai_error(400, f"the question {problem}", "invalid_request_error")
     with pool.connection() as conn:

@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
+from llamapg.settings import Settings
+
 
 class DocumentError(Exception):
     """A document that cannot be read; the message is stored on the document for the user."""
@@ -43,27 +45,36 @@ class Extracted:
     metadata: dict = field(default_factory=dict)
 
 
+# ReadOptions field -> the setting it comes from; the settings hold the defaults.
+SETTINGS_OF_OPTIONS = {
+    "max_pages": "document_max_pages",
+    "max_characters": "document_max_characters",
+    "max_seconds": "document_max_seconds",
+    "ocr": "ocr_enabled",
+    "ocr_max_pages": "ocr_max_pages",
+    "ocr_dpi": "ocr_dpi",
+}
+
+
+def _default(option: str):
+    return Settings.model_fields[SETTINGS_OF_OPTIONS[option]].default
+
+
 @dataclass(frozen=True)
 class ReadOptions:
-    """Per-document limits and OCR, from the settings (`LLAMAPG_DOCUMENT_*`, `LLAMAPG_OCR_*`)."""
+    """Per-document limits and OCR, from the settings (`LLAMAPG_DOCUMENT_*`, `LLAMAPG_OCR_*`), whose
+    defaults are these options' defaults."""
 
-    max_pages: int = 2_000
-    max_characters: int = 10_000_000
-    max_seconds: float = 300.0
-    ocr: bool = True
-    ocr_max_pages: int = 100
-    ocr_dpi: int = 200
+    max_pages: int = _default("max_pages")
+    max_characters: int = _default("max_characters")
+    max_seconds: float = _default("max_seconds")
+    ocr: bool = _default("ocr")
+    ocr_max_pages: int = _default("ocr_max_pages")
+    ocr_dpi: int = _default("ocr_dpi")
 
     @classmethod
-    def from_settings(cls, settings) -> ReadOptions:
-        return cls(
-            max_pages=settings.document_max_pages,
-            max_characters=settings.document_max_characters,
-            max_seconds=settings.document_max_seconds,
-            ocr=settings.ocr_enabled,
-            ocr_max_pages=settings.ocr_max_pages,
-            ocr_dpi=settings.ocr_dpi,
-        )
+    def from_settings(cls, settings: Settings) -> ReadOptions:
+        return cls(**{option: getattr(settings, setting) for option, setting in SETTINGS_OF_OPTIONS.items()})
 
 
 class Budget:
@@ -166,6 +177,19 @@ class PageBuilder:
         return Page(number, "\n\n".join(self.blocks), tuple(self.headings), ocr)
 
 
+def guarded(read: Callable[[], Extracted]) -> Extracted:
+    """`read()`, with anything a parser raises on corrupt input turned into a DocumentError that
+    says what went wrong (in process and in the isolation child alike)."""
+    try:
+        return read()
+    except DocumentError:
+        raise
+    except RecursionError as exc:
+        raise DocumentError(f"malformed document: structure nests too deeply ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - parsers raise anything on corrupt input
+        raise DocumentError(f"{type(exc).__name__}: {exc}") from exc
+
+
 @dataclass
 class SourceDocument:
     source_uri: str
@@ -184,14 +208,10 @@ class SourceDocument:
         budget = Budget(options)
         if self.pages is None:
             assert self.read is not None
-            try:
-                extracted = reader.read(*self.isolated) if reader and self.isolated else self.read(budget)
-            except DocumentError:
-                raise
-            except RecursionError as exc:
-                raise DocumentError(f"malformed document: structure nests too deeply ({exc})") from exc
-            except Exception as exc:  # noqa: BLE001 - parsers raise anything on corrupt input
-                raise DocumentError(f"{type(exc).__name__}: {exc}") from exc
+            if reader and self.isolated:
+                extracted = reader.read(*self.isolated)
+            else:
+                extracted = guarded(lambda: self.read(budget))
             self.pages = extracted.pages
             self.title = extracted.title or self.title
             self.metadata.update(extracted.metadata)

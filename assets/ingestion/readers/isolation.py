@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 
-from assets.ingestion.readers.base import Budget, DocumentError, Extracted, ReadOptions
+from assets.ingestion.readers.base import Budget, DocumentError, Extracted, ReadOptions, guarded
 
 ISOLATED = frozenset({".pdf", ".docx", ".pptx"})
 # Time for the child to start and send its result back, on top of the document's own limit.
@@ -30,13 +30,9 @@ def _serve(connection, options: ReadOptions) -> None:
             return
         suffix, data = request
         try:
-            connection.send(("ok", READERS[suffix](data, Budget(options))))
+            connection.send(("ok", guarded(lambda: READERS[suffix](data, Budget(options)))))
         except DocumentError as exc:
             connection.send(("failed", str(exc)))
-        except RecursionError as exc:
-            connection.send(("failed", f"malformed document: structure nests too deeply ({exc})"))
-        except Exception as exc:  # noqa: BLE001 - parsers raise anything on corrupt input
-            connection.send(("failed", f"{type(exc).__name__}: {exc}"))
         except BaseException:  # noqa: BLE001 - the parent reports the child's death
             traceback.print_exc()
             raise

@@ -134,9 +134,10 @@ def column_gutters(boxes: list[tuple[float, float]], width: float) -> list[float
     np.add.at(steps, extents[:, 0], 1)
     np.add.at(steps, extents[:, 1] + 1, -1)
     coverage = np.cumsum(steps)
-    dense = np.flatnonzero(coverage >= max(1, coverage.max() * GUTTER_MAX_SHARE))
+    busy = max(1, coverage.max() * GUTTER_MAX_SHARE)
+    dense = np.flatnonzero(coverage >= busy)
     first, last = int(dense[0]), int(dense[-1])
-    sparse = np.flatnonzero(coverage[first:last + 1] < max(1, coverage.max() * GUTTER_MAX_SHARE)) + first
+    sparse = np.flatnonzero(coverage[first:last + 1] < busy) + first
     edges = [first]
     # Runs of consecutive sparse positions inside the text's extent are the gutter candidates.
     for run in np.split(sparse, np.flatnonzero(np.diff(sparse) > 1) + 1) if sparse.size else []:
