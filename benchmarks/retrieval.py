@@ -7,7 +7,9 @@ For each size N a scratch database on the configured server (the embedded one by
 collections in the same tables: `main` (N chunks over N/100 documents, metadata
 {"bucket": document % 1000, "year": 2000 + document % 25}) and `other` (N/9 chunks, so that the
 table holds N + N/9 rows and `other` is 10% of it). Chunk texts are Zipf-distributed words (common
-words shared by most chunks, rare ones by few); vectors are clustered 384-d. For each case it prints
+words shared by most chunks, rare ones by few); vectors are 384-d with the neighbourhood structure of
+real sentence embeddings (benchmarks.synthetic.EmbeddingLike; `--vectors isotropic` for noise around
+topic centres, a harder case for the graph than real embeddings). For each case it prints
 the SQL time of `retrieve()` (p50/p99 ms, the state probe and settings included, the question's
 embedding not), rows returned (min-max), recall@10 against exact search (vector: numpy over the same
 vectors; lexical and hybrid: llamapg's exact plan, on the first 20 queries) and the plan chosen; and bare pgvector's best plan for
@@ -27,7 +29,7 @@ from functools import partial
 import numpy as np
 from psycopg import sql
 
-from benchmarks.synthetic import SentenceMaker, add_synthetic_collection, clustered_vectors
+from benchmarks.synthetic import VECTOR_KINDS, SentenceMaker, add_synthetic_collection
 from llamapg import db, migrations, models
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import Fusion, apply_settings, plan_settings, retrieve
@@ -77,14 +79,15 @@ def timed(function):
     return value, (time.perf_counter() - started) * 1000
 
 
-def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool) -> dict:
-    """The collections (generated again, identically, when reusing a kept database)."""
-    centres = rng.normal(size=(200, model.dimensions))
+def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool, vectors_kind: str, queries: int) -> dict:
+    """The collections (generated again, identically, when reusing a kept database) and the questions' vectors."""
+    generator = VECTOR_KINDS[vectors_kind](rng, model.dimensions)
     maker = SentenceMaker(rng)
-    built = {"centres": centres}
+    built = {}
     for name, size in (("main", chunks), ("other", chunks // 9)):
         started = time.perf_counter()
-        vectors = clustered_vectors(rng, centres, size)
+        vectors, questions = generator.chunks(size, CHUNKS_PER_DOCUMENT, queries if name == "main" else 0)
+        built.setdefault("query_vectors", questions)
         texts = maker.texts(size, WORDS_PER_CHUNK)
         documents = max(1, size // CHUNKS_PER_DOCUMENT)
         existing = conn.execute("SELECT id FROM collections WHERE name = %s", (name,)).fetchone() if reuse else None
@@ -139,14 +142,15 @@ def exact_truth(vectors: np.ndarray, normalised: np.ndarray, query: np.ndarray, 
     return [int(i) for i in top[np.argsort(-similarity[top])] if np.isfinite(similarity[i])]
 
 
-def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False, only: str | None = None) -> dict:
+def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False, only: str | None = None,
+             vectors_kind: str = "embedding-like") -> dict:
     rng = np.random.default_rng(chunks)
     with db.connect(url, vectors=False, autocommit=True) as conn:
         migrations.migrate(conn)
         model = models.register_default(conn, DEFAULT_MODEL_NAME)
     results: list[dict] = []
     with db.connect(url, autocommit=True) as conn:
-        built = build(conn, model, chunks, rng, reuse)
+        built = build(conn, model, chunks, rng, reuse, vectors_kind, queries)
         main = built["main"]
         bare_setup(conn, main, model)
         fusion = Fusion.from_settings(settings)
@@ -160,8 +164,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
             collection["hashes"] = {row["content_hash"]: collection["position"][row["id"]] for row in conn.execute(
                 "SELECT id, content_hash FROM chunks WHERE collection_id = %s", (collection["id"],))}
             collection["normalised"] = collection["vectors"] / np.linalg.norm(collection["vectors"], axis=1, keepdims=True)
-        # Questions are drawn like the chunks: around the same topic centres.
-        query_vectors = clustered_vectors(rng, built["centres"], queries)
+        query_vectors = built["query_vectors"]
         questions = [built["maker"].question(main["texts"][i]) for i in rng.integers(0, len(main["texts"]), queries)]
 
         def llamapg_case(label, collection, *, mode="vector", filters=None, allowed=None):
@@ -228,16 +231,19 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
 
             from fastapi.testclient import TestClient
 
+            from benchmarks.load import api_headers
             from query_service.main import create_app
 
             os.environ["LLAMAPG_DATABASE_URL"] = url
             get_settings.cache_clear()
             case = Case(label)
             try:
-                with TestClient(create_app(get_settings())) as client:
+                headers = api_headers()
+                with TestClient(create_app(get_settings()), base_url="http://localhost") as client:
                     for question in questions:
                         response, ms = timed(lambda: client.post(
-                            "/search", json={"question": question, "collection": "main", "k": K, "mode": mode}))
+                            "/search", json={"question": question, "collection": "main", "k": K, "mode": mode},
+                            headers=headers))
                         assert response.status_code == 200, response.text
                         body = response.json()
                         case.latencies_ms.append(ms)
@@ -257,8 +263,8 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
             ("hybrid, /search end to end, question embedded", partial(search_api_case, "/search", main), []),
         ]
 
-        print(f"\n{size} chunks in `main` ({len(main['vectors']) + len(other['vectors']):,} in the table), k={K}, "
-              f"{queries} queries per case; recall@10 against exact search\n")
+        print(f"\n{size} chunks in `main` ({len(main['vectors']) + len(other['vectors']):,} in the table), "
+              f"{vectors_kind} vectors, k={K}, {queries} queries per case; recall@10 against exact search\n")
         header = f"{'case':<52} {'p50 ms':>8} {'p99 ms':>8} {'rows':>7} {'recall':>7}  plan"
         print(header)
         print("-" * len(header))
@@ -275,7 +281,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                 print(f"{'  ' + bare['case']:<52} {bare['p50_ms']:>8.2f} {bare['p99_ms']:>8.2f} "
                       f"{bare['rows_min']:>3}-{bare['rows_max']:<3} {_recall(bare)}", flush=True)
             results.append({"case": title, "llamapg": ours, "bare": baselines})
-    return {"chunks": chunks, "load_s": round(main["load_s"], 1), "index_build_s": round(built["index_build_s"], 1),
+    return {"chunks": chunks, "vectors": vectors_kind, "load_s": round(main["load_s"], 1), "index_build_s": round(built["index_build_s"], 1),
             "cases": results}
 
 
@@ -287,6 +293,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch database ({SCRATCH}) afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept scratch database of the same size")
     parser.add_argument("--only", help="run only the cases whose label contains this text")
+    parser.add_argument("--vectors", choices=sorted(VECTOR_KINDS), default="embedding-like",
+                        help="embedding-like: the neighbourhood structure of real sentence embeddings (default); "
+                             "isotropic: noise around topic centres, a stress case for the HNSW graph")
     args = parser.parse_args()
     settings = get_settings()
     maintenance = db.server_url(settings)
@@ -302,7 +311,8 @@ def main() -> None:
             drop()
         db.ensure_database(url, maintenance)
         try:
-            report["sizes"].append(run_size(url, chunks, args.queries, settings, reuse=args.reuse, only=args.only))
+            report["sizes"].append(run_size(url, chunks, args.queries, settings, reuse=args.reuse, only=args.only,
+                                            vectors_kind=args.vectors))
         finally:
             if not args.keep:
                 drop()
