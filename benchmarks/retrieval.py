@@ -155,7 +155,8 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
         bare_setup(conn, main, model)
         fusion = Fusion.from_settings(settings)
         options = dict(exact_max_rows=settings.exact_search_max_rows, ef_search=settings.hnsw_ef_search,
-                       max_scan_tuples=settings.hnsw_max_scan_tuples, fusion=fusion)
+                       max_scan_tuples=settings.hnsw_max_scan_tuples,
+                       filtered_candidates=settings.hnsw_filtered_candidates, fusion=fusion)
         for name in ("main", "other"):
             collection = built[name]
             ids = [row["id"] for row in conn.execute(

@@ -157,6 +157,7 @@ class RagEngine:
                 conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
                 plan=plan, exact_max_rows=self.settings.exact_search_max_rows,
                 ef_search=self.settings.hnsw_ef_search, max_scan_tuples=self.settings.hnsw_max_scan_tuples,
+                filtered_candidates=self.settings.hnsw_filtered_candidates,
                 filters=filters, min_similarity=min_similarity, explain=debug,
                 mode=mode, question=question, language=target.language, fusion=self.fusion,
             )

@@ -180,10 +180,12 @@ def build_query(
     language: str = "english",
     fusion: Fusion = Fusion(),
     all_postings: bool = False,
+    filtered_candidates: int = 40,
 ) -> tuple[sql.Composable, dict]:
     """The statement of `mode` (sql/retrieval/<mode>.sql, composed with the candidate queries of
     `plan` and BM25) and its bound parameters. `all_postings`: BM25 from the terms' whole posting
-    lists (an unfiltered small collection)."""
+    lists (an unfiltered small collection). `filtered_candidates`: the vector candidates an HNSW
+    scan with metadata filters reads before the best k are kept (see Settings.hnsw_filtered_candidates)."""
     filter_sql, filter_params = compile_filters(filters)
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
@@ -201,8 +203,7 @@ def build_query(
         "query": np.asarray(query_vector, dtype=np.float32),
         "collection_id": collection_id,
         "k": k,
-        # Hybrid fuses two longer candidate lists; the other modes need only k.
-        "n": max(k, fusion.candidates) if mode == "hybrid" else k,
+        "n": _vector_candidates(plan, mode, k, bool(filter_params), fusion, filtered_candidates),
         # Cosine distance is at most 2: no threshold, no bound.
         "max_distance": 2.0 if min_similarity is None else 1.0 - min_similarity,
         "question": question,
@@ -219,6 +220,16 @@ def build_query(
     return statement, params
 
 
+def _vector_candidates(plan: str, mode: str, k: int, filtered: bool, fusion: Fusion, filtered_candidates: int) -> int:
+    """How many vector candidates the statement reads: hybrid fuses two longer lists; an HNSW scan
+    with filters reads more than k and keeps the best k; otherwise k."""
+    if mode == "hybrid":
+        return max(k, fusion.candidates)
+    if plan == "hnsw" and filtered:
+        return max(k, filtered_candidates)
+    return k
+
+
 def retrieve(
     conn: psycopg.Connection,
     model: EmbeddingModel,
@@ -230,6 +241,7 @@ def retrieve(
     exact_max_rows: int = 5_000,
     ef_search: int = 100,
     max_scan_tuples: int = 20_000,
+    filtered_candidates: int = 40,
     filters: dict | None = None,
     min_similarity: float | None = None,
     explain: bool = False,
@@ -252,7 +264,8 @@ def retrieve(
     if plan == "auto":
         plan = choose_plan(state.matches, state.index_ready, exact_max_rows)
     options = dict(mode=mode, question=question, language=language, fusion=fusion,
-                   all_postings=not filters and state.chunks <= ALL_POSTINGS_MAX_CHUNKS)
+                   all_postings=not filters and state.chunks <= ALL_POSTINGS_MAX_CHUNKS,
+                   filtered_candidates=filtered_candidates)
     statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity, **options)
     # Lexical mode reads no vectors: it takes none of the HNSW plan's settings.
     settings = plan_settings("exact" if mode == "lexical" else plan, params["n"], ef_search,
