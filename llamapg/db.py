@@ -80,10 +80,16 @@ def configure(conn: psycopg.Connection) -> None:
     register_vector(conn)
 
 
+# Statements are never prepared: a prepared statement may switch to a generic plan, which keeps every
+# partition of the vectors table and is costed without the request's collection and filters
+# (llamapg/retrieval.py chooses its plans from them). psycopg prepares after 5 executions by default.
+CONNECTION_OPTIONS = {"row_factory": dict_row, "prepare_threshold": None}
+
+
 def connect(url: str | None = None, *, autocommit: bool = False, vectors: bool = True) -> psycopg.Connection:
     """A dict-row connection with pgvector's types registered (once the schema has the extension)."""
     try:
-        conn = psycopg.connect(url or database_url(), autocommit=autocommit, row_factory=dict_row)
+        conn = psycopg.connect(url or database_url(), autocommit=autocommit, **CONNECTION_OPTIONS)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(str(exc).strip()) from exc
     if vectors:
@@ -122,7 +128,7 @@ def create_pool(url: str | None = None, *, max_size: int | None = None) -> Conne
         url or database_url(settings),
         min_size=1,
         max_size=max_size or settings.pool_max_size,
-        kwargs={"row_factory": dict_row, "autocommit": True},
+        kwargs={**CONNECTION_OPTIONS, "autocommit": True},
         configure=configure,
         # Open lazily: the service must start (and answer 503) while the database is down.
         open=False,
