@@ -79,7 +79,8 @@ def timed(function):
     return value, (time.perf_counter() - started) * 1000
 
 
-def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool, vectors_kind: str, queries: int) -> dict:
+def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool, vectors_kind: str, queries: int,
+          settings) -> dict:
     """The collections (generated again, identically, when reusing a kept database) and the questions' vectors."""
     generator = VECTOR_KINDS[vectors_kind](rng, model.dimensions)
     maker = SentenceMaker(rng)
@@ -99,8 +100,9 @@ def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool, vecto
         buckets = (np.arange(size) // -(-size // documents)) % 1000
         built[name] = {"id": collection_id, "vectors": vectors, "texts": texts, "buckets": buckets, "load_s": loaded}
     started = time.perf_counter()
-    report = ensure_hnsw_index(conn, model, m=16, ef_construction=64)
-    print(f"HNSW indexes: {report.partitions} partitions, {report.vectors:,} vectors, "
+    report = ensure_hnsw_index(conn, model, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction)
+    print(f"HNSW indexes (m={report.m}, ef_construction={report.ef_construction}): {report.partitions} partitions, "
+          f"{report.vectors:,} vectors, "
           f"{report.size_bytes / 1e6:.0f} MB, {report.action} in {time.perf_counter() - started:.0f}s", flush=True)
     if not reuse:
         conn.execute("VACUUM ANALYZE")
@@ -150,7 +152,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
         model = models.register_default(conn, DEFAULT_MODEL_NAME)
     results: list[dict] = []
     with db.connect(url, autocommit=True) as conn:
-        built = build(conn, model, chunks, rng, reuse, vectors_kind, queries)
+        built = build(conn, model, chunks, rng, reuse, vectors_kind, queries, settings)
         main = built["main"]
         bare_setup(conn, main, model)
         fusion = Fusion.from_settings(settings)
@@ -291,7 +293,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, action="append", help="chunks in the searched collection (repeatable)")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--json", help="write the results to this file")
-    parser.add_argument("--keep", action="store_true", help=f"keep the scratch database ({SCRATCH}) afterwards")
+    parser.add_argument("--database", default=SCRATCH, help="the scratch database (dropped first, unless --reuse)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept scratch database of the same size")
     parser.add_argument("--only", help="run only the cases whose label contains this text")
     parser.add_argument("--vectors", choices=sorted(VECTOR_KINDS), default="embedding-like",
@@ -300,12 +303,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     maintenance = db.server_url(settings)
-    url = db._with_database(maintenance, SCRATCH)
+    url = db._with_database(maintenance, args.database)
     report = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}",
               "sizes": []}
     def drop() -> None:
         with db.connect(maintenance, autocommit=True, vectors=False) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(SCRATCH)))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(args.database)))
 
     for chunks in args.chunks or [100_000, 1_000_000]:
         if not args.reuse:
