@@ -33,7 +33,7 @@ def server_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.database_url:
         return _with_database(settings.database_url, "postgres")
-    return embedded.start(settings.pgdata_dir)
+    return embedded.start(settings.pgdata_dir, settings.db_shared_buffers)
 
 
 def database_url(settings: Settings | None = None) -> str:
