@@ -32,7 +32,7 @@ from psycopg import sql
 from benchmarks.synthetic import VECTOR_KINDS, SentenceMaker, add_synthetic_collection
 from llamapg import db, migrations, models
 from llamapg.indexes import ensure_hnsw_index
-from llamapg.retrieval import Fusion, apply_settings, plan_settings, retrieve
+from llamapg.retrieval import Fusion, apply_settings, collection_ef_search, plan_settings, retrieve
 from llamapg.settings import DEFAULT_MODEL_NAME, get_settings
 
 SCRATCH = "llamapg_benchmark"
@@ -199,7 +199,9 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                 def run():  # plain SQL in a transaction: the baseline, not llamapg's own mechanism
                     with conn.transaction():
                         if hnsw:
-                            apply_settings(conn, plan_settings("hnsw", K, settings.hnsw_ef_search,
+                            # The same index and ef_search as llamapg's plan for this collection.
+                            ef_search = collection_ef_search(settings.hnsw_ef_search, len(collection["vectors"]))
+                            apply_settings(conn, plan_settings("hnsw", K, ef_search,
                                                                max_scan_tuples=settings.hnsw_max_scan_tuples))
                         return conn.execute(bare_queries(partition)[statement], params).fetchall()
                 rows, ms = timed(run)

@@ -8,7 +8,7 @@ import psycopg
 from llamapg import queries
 from llamapg.models import EmbeddingModel
 from llamapg.indexes import hnsw_index_ready
-from llamapg.retrieval import plan_settings, run_with_settings
+from llamapg.retrieval import collection_ef_search, plan_settings, run_with_settings
 
 RECALL_TARGET = 0.95
 
@@ -49,7 +49,8 @@ def coverage(conn: psycopg.Connection, model: EmbeddingModel) -> list[dict]:
 def hnsw_recall(
     conn: psycopg.Connection, model: EmbeddingModel, *, k: int = 10, sample: int = 50, ef_search: int = 100
 ) -> tuple[float, int]:
-    """Mean recall@k of the HNSW index against exact search, with stored vectors as queries."""
+    """Mean recall@k of the HNSW index against exact search, with stored vectors as queries, each at
+    the ef_search that queries of its collection get."""
     probes = conn.execute(queries.load("checks/sample_vectors", vectors=model.vectors_table), {"sample": sample}).fetchall()
     if not probes:
         return 1.0, 0
@@ -61,7 +62,8 @@ def hnsw_recall(
         query = {"query": probe["embedding"], "collection_id": probe["collection_id"], "k": k}
         truth = {row["content_hash"] for row in conn.execute(exact_sql, query)}
         found = {row["content_hash"] for row in run_with_settings(
-            conn, hnsw_sql, query, plan_settings("hnsw", k, ef_search, iterative_scan="off"))}
+            conn, hnsw_sql, query,
+            plan_settings("hnsw", k, collection_ef_search(ef_search, probe["collection_chunks"]), iterative_scan="off"))}
         recalls.append(len(truth & found) / len(truth))
     return float(np.mean(recalls)), len(probes)
 

@@ -118,8 +118,10 @@ class Settings(BaseSettings):
     # in memory, and one that outgrows it is finished on disk, several times slower.
     hnsw_build_memory: str = "2GB"
     hnsw_build_workers: int = 2
-    # 200 measured at 100k: recall@10 0.993 against 0.960 for 100, in the same time (docs/performance.md).
-    hnsw_ef_search: int = 200
+    # ef_search up to 100k chunks in a collection; above, it grows with the square root of the size
+    # (1M: 405), at most 1,000: a graph's recall at a fixed ef_search falls as it grows
+    # (llamapg/retrieval.py collection_ef_search, docs/performance.md).
+    hnsw_ef_search: int = Field(default=128, ge=1, le=1000)
     # Requests matching at most this many live chunks (collection and metadata filters) are searched
     # exactly: an exact scan of a small set is fast and perfectly recalled, while HNSW filters after
     # its scan. 1,000 matching chunks take about 4.6 ms exactly (100k chunks, 1% filter); a whole

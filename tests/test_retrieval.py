@@ -12,7 +12,8 @@ from benchmarks.synthetic import EmbeddingLike, SentenceMaker, add_synthetic_col
 from llamapg import models
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
 from llamapg.indexes import ensure_hnsw_index
-from llamapg.retrieval import Fusion, build_query, choose_plan, plan_settings, retrieve, run_with_settings
+from llamapg.retrieval import (Fusion, build_query, choose_plan, collection_ef_search, plan_settings, retrieve,
+                               run_with_settings)
 
 DIMENSIONS = 384
 DOCUMENTS = 300
@@ -160,6 +161,16 @@ def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_sma
     assert retrieve(conn, model, small_id, query, 5, exact_max_rows=1000).plan == "exact"
     assert retrieve(conn, model, big_id, query, 5, exact_max_rows=1000).plan == "hnsw"
     assert choose_plan(10**6, index_ready=False, exact_max_rows=1000) == "exact"
+
+
+def test_ef_search_grows_with_the_collection_beyond_100k_chunks(conn, big_and_small):
+    assert collection_ef_search(128, 3_000) == collection_ef_search(128, 100_000) == 128
+    assert collection_ef_search(128, 400_000) == 256
+    assert collection_ef_search(128, 1_000_000) == 405
+    assert collection_ef_search(400, 10_000_000) == 1000  # pgvector's largest
+    model, big_id, _, query, *_ = big_and_small
+    result = retrieve(conn, model, big_id, query, 5, exact_max_rows=1000, ef_search=64)
+    assert (result.plan, result.ef_search, result.settings["hnsw.ef_search"]) == ("hnsw", 64, "64")
 
 
 def test_range_filters_are_estimated_from_statistics(conn, big_and_small):
