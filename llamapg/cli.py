@@ -322,15 +322,15 @@ def eval_command(dataset_dir: Path, collection: str | None, modes: str, model_na
 
 
 # ---------------------------------------------------------------- benchmarks
-BENCHMARKS = ("retrieval", "agreement", "load", "ingest", "peers", "reading_order")
+BENCHMARKS = ("retrieval", "agreement", "load", "ingest", "peers", "reading_order", "vector_shape")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
 @click.argument("part", type=click.Choice(BENCHMARKS))
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
 def bench(part: str, arguments: tuple[str, ...]) -> None:
-    """Run a benchmark from a source checkout: retrieval, agreement, load, ingest, peers or reading_order
-    (`llamapg bench PART --help`)."""
+    """Run a benchmark from a source checkout: retrieval, agreement, load, ingest, peers, reading_order
+    or vector_shape (`llamapg bench PART --help`)."""
     import runpy
 
     if not (REPO_ROOT / "benchmarks" / f"{part}.py").is_file():
