@@ -77,19 +77,22 @@ def ensure_database(url: str, maintenance_url: str) -> None:
 
 
 def configure(conn: psycopg.Connection) -> None:
+    """pgvector's types, and custom plans for prepared statements: psycopg prepares a statement after
+    5 executions (parsing a retrieval statement again costs more than its transaction), and a generic
+    plan would keep every partition of the vectors table and be costed without the request's
+    collection and filters, from which llamapg/retrieval.py chooses its plans."""
     register_vector(conn)
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+    if not conn.autocommit:
+        conn.commit()
 
 
-# Statements are never prepared: a prepared statement may switch to a generic plan, which keeps every
-# partition of the vectors table and is costed without the request's collection and filters
-# (llamapg/retrieval.py chooses its plans from them). psycopg prepares after 5 executions by default.
-CONNECTION_OPTIONS = {"row_factory": dict_row, "prepare_threshold": None}
 
 
 def connect(url: str | None = None, *, autocommit: bool = False, vectors: bool = True) -> psycopg.Connection:
     """A dict-row connection with pgvector's types registered (once the schema has the extension)."""
     try:
-        conn = psycopg.connect(url or database_url(), autocommit=autocommit, **CONNECTION_OPTIONS)
+        conn = psycopg.connect(url or database_url(), autocommit=autocommit, row_factory=dict_row)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(str(exc).strip()) from exc
     if vectors:
@@ -128,7 +131,7 @@ def create_pool(url: str | None = None, *, max_size: int | None = None) -> Conne
         url or database_url(settings),
         min_size=1,
         max_size=max_size or settings.pool_max_size,
-        kwargs={**CONNECTION_OPTIONS, "autocommit": True},
+        kwargs={"row_factory": dict_row, "autocommit": True},
         configure=configure,
         # Open lazily: the service must start (and answer 503) while the database is down.
         open=False,

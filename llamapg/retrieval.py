@@ -155,7 +155,7 @@ def plan_settings(plan: str, k: int, ef_search: int, iterative_scan: str = "rela
     after the index scan, still yield k rows, up to max_scan_tuples; and sorting disabled, so that
     the planner cannot trade the index scan for a sort of the collection. The exact plan needs none.
     (Every statement is planned for its own parameters, so that the collection's partition is chosen
-    when the statement is planned: llamapg's connections never prepare statements, see db.connect.)
+    when the statement is planned: llamapg's connections set plan_cache_mode, see db.configure.)
     """
     if plan != "hnsw":
         return {}
