@@ -87,8 +87,6 @@ def configure(conn: psycopg.Connection) -> None:
         conn.commit()
 
 
-
-
 def connect(url: str | None = None, *, autocommit: bool = False, vectors: bool = True) -> psycopg.Connection:
     """A dict-row connection with pgvector's types registered (once the schema has the extension)."""
     try:
