@@ -312,8 +312,8 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                 print(f"{'  ' + bare['case']:<52} {bare['p50_ms']:>8.2f} {bare['p99_ms']:>8.2f} "
                       f"{bare['rows_min']:>3}-{bare['rows_max']:<3} {_recall(bare)}", flush=True)
             results.append({"case": title, "llamapg": ours, "bare": baselines})
-    return {"chunks": chunks, "vectors": vectors_kind, "load_s": round(main["load_s"], 1), "index_build_s": round(built["index_build_s"], 1),
-            "cases": results}
+    return {"chunks": chunks, "vectors": vectors_kind, "load_s": round(main["load_s"], 1),
+            "index_build_s": round(built["index_build_s"], 1), "cases": results}
 
 
 def main() -> None:
