@@ -17,6 +17,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from llamapg import db, embedded, migrations, models  # noqa: E402
 from llamapg.bootstrap import _prepared  # noqa: E402
 from llamapg.settings import DEFAULT_MODEL_NAME, get_settings  # noqa: E402
+from tests.support.servers import TEST_SHARED_BUFFERS  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -28,7 +29,7 @@ _database_numbers = itertools.count()
 def pg_server(tmp_path_factory) -> str:
     """URL of the `postgres` database of an embedded server private to this test session."""
     pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
-    url = embedded.start(pgdata)
+    url = embedded.start(pgdata, TEST_SHARED_BUFFERS)
     yield url
     embedded.stop(pgdata)
 

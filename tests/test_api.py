@@ -12,6 +12,7 @@ from llamapg import collections, db, embedded
 from llamapg.settings import get_settings
 from query_service.main import create_app
 from tests.support.api import api_client
+from tests.support.servers import TEST_SHARED_BUFFERS
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_answer_comes_from_the_configured_chat_model(ingested, chat_server):
 def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
     """A server of its own, stopped and started under a running app."""
     pgdata = tmp_path / "outage" / "pgdata"
-    server_url = embedded.start(pgdata)
+    server_url = embedded.start(pgdata, TEST_SHARED_BUFFERS)
     monkeypatch.setenv("LLAMAPG_DATABASE_URL", db._with_database(server_url, "llamapg"))
     monkeypatch.setenv("LLAMAPG_POOL_TIMEOUT_S", "1")
     get_settings.cache_clear()
@@ -110,7 +111,7 @@ def test_database_outage_gives_503_and_recovers(tmp_path, monkeypatch):
             assert (not_ready.status_code, not_ready.json()) == (503, {"status": "unavailable",
                                                                        "detail": "database unavailable"})
 
-            embedded.start(pgdata)
+            embedded.start(pgdata, TEST_SHARED_BUFFERS)
             # The pool reconnects by itself, with the backoff it kept while the server was down:
             # answers come back without a restart (503 until then, never another error).
             deadline = time.monotonic() + 60
