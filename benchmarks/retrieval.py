@@ -149,14 +149,13 @@ def warm_up(conn, model, built: dict, settings) -> None:
     started = time.perf_counter()
     for name in ("main", "other"):
         collection = built[name]
-        partition = sql.Identifier(model.partition(collection["id"]))
         ef_search = collection_ef_search(settings.hnsw_ef_search, len(collection["vectors"]))
-        statement = sql.SQL("SELECT content_hash FROM {} ORDER BY embedding <=> %(q)s LIMIT 10").format(partition)
+        statement = bare_queries(model.partition(collection["id"]))["hnsw"]
         picked = np.random.default_rng(0).integers(0, len(collection["vectors"]), WARM_UP_QUERIES)
         for vector in collection["vectors"][picked]:
             with conn.transaction():
                 apply_settings(conn, plan_settings("hnsw", K, ef_search))
-                conn.execute(statement, {"q": vector}).fetchall()
+                conn.execute(statement, {"q": vector, "k": K}).fetchall()
     print(f"warmed up with {WARM_UP_QUERIES} stored vectors per collection in {time.perf_counter() - started:.0f}s",
           flush=True)
 
@@ -219,14 +218,14 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
         def bare_case(label, collection, statement, *, buckets=None, allowed=None, hnsw=True):
             case = Case(label)
             partition = model.partition(collection["id"])
+            # The same index and ef_search as llamapg's plan for this collection.
+            ef_search = collection_ef_search(settings.hnsw_ef_search, len(collection["vectors"]))
             for query in query_vectors:
                 params = {"q": query, "k": K, "buckets": buckets, "collection_id": collection["id"]}
 
                 def run():  # plain SQL in a transaction: the baseline, not llamapg's own mechanism
                     with conn.transaction():
                         if hnsw:
-                            # The same index and ef_search as llamapg's plan for this collection.
-                            ef_search = collection_ef_search(settings.hnsw_ef_search, len(collection["vectors"]))
                             apply_settings(conn, plan_settings("hnsw", K, ef_search,
                                                                max_scan_tuples=settings.hnsw_max_scan_tuples))
                         return conn.execute(bare_queries(partition)[statement], params).fetchall()

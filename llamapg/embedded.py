@@ -80,13 +80,15 @@ def start(pgdata: Path, shared_buffers: str = "auto") -> str:
     # service's alone when created here; initdb makes the data directory itself 0700.
     private_dir(pgdata.parent, tighten_existing=False)
     server = _pgserver().get_server(pgdata, cleanup_mode=None, start=False)
+    settings = server_settings(shared_buffers)
     created = not (pgdata / "PG_VERSION").exists()
     running = not created and is_running(pgdata)
-    changed = False if created else write_server_config(pgdata, server_settings(shared_buffers))
+    changed = not created and write_server_config(pgdata, settings)
     # get_server() hands back a cached handle without starting it again after a stop().
     server.start()
-    if created and write_server_config(pgdata, server_settings(shared_buffers)):
+    if created:
         # initdb and the first start are one call in pgserver: restart once to take the settings.
+        write_server_config(pgdata, settings)
         server.stop()
         server.start()
     elif running and changed:
