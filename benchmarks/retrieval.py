@@ -34,7 +34,7 @@ from psycopg import sql
 from benchmarks.synthetic import VECTOR_KINDS, SentenceMaker, add_synthetic_collection
 from llamapg import db, migrations, models
 from llamapg.indexes import ensure_hnsw_index
-from llamapg.retrieval import Fusion, apply_settings, collection_ef_search, plan_settings, retrieve
+from llamapg.retrieval import Fusion, PlanTuning, apply_settings, collection_ef_search, plan_settings, retrieve
 from llamapg.settings import DEFAULT_MODEL_NAME, get_settings
 
 SCRATCH = "llamapg_benchmark"
@@ -180,9 +180,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
         main = built["main"]
         bare_setup(conn, main, model)
         fusion = Fusion.from_settings(settings)
-        options = dict(exact_max_rows=settings.exact_search_max_rows, ef_search=settings.hnsw_ef_search,
-                       max_scan_tuples=settings.hnsw_max_scan_tuples,
-                       filtered_candidates=settings.hnsw_filtered_candidates, fusion=fusion)
+        options = dict(tuning=PlanTuning.from_settings(settings), fusion=fusion)
         for name in ("main", "other"):
             collection = built[name]
             ids = [row["id"] for row in conn.execute(

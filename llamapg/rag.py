@@ -17,7 +17,7 @@ from llamapg.embedders.local import load_tokenizer
 from llamapg.models import BUNDLED_MINILM, EmbeddingModel
 from llamapg.prompts import PromptRegistry
 from llamapg.rerankers import Reranker, reranker_from_settings
-from llamapg.retrieval import Fusion, Mode, Plan, Retrieval, retrieve
+from llamapg.retrieval import Fusion, Mode, Plan, PlanTuning, Retrieval, retrieve
 from llamapg.settings import Settings, get_settings
 
 
@@ -105,6 +105,7 @@ class RagEngine:
         self._tokenizer = load_tokenizer(BUNDLED_MINILM)
         self.reranker: Reranker | None = reranker_from_settings(self.settings)
         self.fusion = Fusion.from_settings(self.settings)
+        self.tuning = PlanTuning.from_settings(self.settings)
 
     def count_tokens(self, text: str) -> int:
         """Context budgets are counted with the bundled MiniLM word pieces: offline and close enough
@@ -155,9 +156,7 @@ class RagEngine:
         with source.connection() as conn:
             result = retrieve(
                 conn, model, target.id, vector, max(k, self.settings.rerank_candidates) if reranking else k,
-                plan=plan, exact_max_rows=self.settings.exact_search_max_rows,
-                ef_search=self.settings.hnsw_ef_search, max_scan_tuples=self.settings.hnsw_max_scan_tuples,
-                filtered_candidates=self.settings.hnsw_filtered_candidates,
+                plan=plan, tuning=self.tuning,
                 filters=filters, min_similarity=min_similarity, explain=debug,
                 mode=mode, question=question, language=target.language, fusion=self.fusion,
             )

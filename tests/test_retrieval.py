@@ -4,6 +4,8 @@ postings agrees with exact BM25."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from psycopg import sql
@@ -12,11 +14,18 @@ from benchmarks.synthetic import EmbeddingLike, SentenceMaker, add_synthetic_col
 from llamapg import models
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
 from llamapg.indexes import ensure_hnsw_index
-from llamapg.retrieval import (Fusion, build_query, choose_plan, collection_ef_search, plan_settings, retrieve,
-                               run_with_settings)
+from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
+                               plan_settings, retrieve, run_with_settings)
 
 DIMENSIONS = 384
 DOCUMENTS = 300
+# The settings' defaults, but the plan chosen from the number of matches alone unless a test says so.
+TUNING = PlanTuning(exact_max_rows=1000, exact_max_fraction=0.0, ef_search=128, max_scan_tuples=20_000,
+                    filtered_candidates=40)
+
+
+def tuned(**changes) -> PlanTuning:
+    return replace(TUNING, **changes)
 
 
 def bucket_metadata(number: int) -> dict:
@@ -42,7 +51,7 @@ def big_and_small(conn):
 def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, explain: bool = False,
              ef_search: int = 10, iterative_scan: str = "relaxed_order", filters=None) -> list[dict]:
     """The retrieval SQL with exactly the settings `retrieve` uses for the plan."""
-    statement, params = build_query(plan, model, query, collection_id, 5, filters)
+    statement, params = build_query(plan, model, query, collection_id, 5, filters, filtered_candidates=40)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
     return run_with_settings(conn, statement, params, plan_settings(plan, 5, ef_search, iterative_scan))
@@ -68,12 +77,16 @@ def test_hnsw_query_uses_the_collections_own_index_and_exact_query_does_not(conn
     assert f"Index Scan using {model.hnsw_index_name(collection_id)}" in hnsw_plan, hnsw_plan
     assert model.partition(other_id) not in hnsw_plan  # the other collection is pruned away
     assert "hnsw" not in exact_plan, exact_plan
+    # The exact plan finds each matching chunk's vector through its partition's hash index.
+    indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+                           (model.partition(collection_id),)).fetchall()
+    assert any("USING hash (content_hash)" in row["indexdef"] for row in indexes), indexes
 
 
 @pytest.mark.parametrize("plan", ["exact", "hnsw"])
 def test_small_collection_beside_a_large_one_returns_k_rows(conn, big_and_small, plan):
     model, _, small_id, query, small, _ = big_and_small
-    result = retrieve(conn, model, small_id, query, 5, plan=plan, ef_search=10)
+    result = retrieve(conn, model, small_id, query, 5, plan=plan, tuning=tuned(ef_search=10))
     assert result.plan == plan and not result.fallback
     assert len(result.sources) == 5
     assert {s.source for s in result.sources} == {"small/0.txt"}
@@ -103,9 +116,10 @@ def test_filtered_requests_choose_their_plan_from_the_matches_and_are_complete(c
     allowed = np.array([selected(i // per_document) for i in range(len(big))])
     matches = int(allowed.sum())
     for exact_max_rows in (matches, matches - 1):  # at the limit: exact; above it: HNSW
-        result = retrieve(conn, model, big_id, query, 10, filters=filters, exact_max_rows=exact_max_rows)
+        result = retrieve(conn, model, big_id, query, 10, filters=filters, tuning=tuned(exact_max_rows=exact_max_rows))
         assert result.plan == ("exact" if exact_max_rows >= matches else "hnsw")
-        assert result.matches == min(matches, exact_max_rows + 1)
+        # Exact up to the limit; above it, a running total past the limit.
+        assert result.matches == matches if result.plan == "exact" else matches >= result.matches > exact_max_rows
         assert len(result.sources) == min(10, matches)
         found = [s.chunk_id for s in result.sources]
         truth = exact_ids(big, query, first, allowed, 10)
@@ -116,8 +130,8 @@ def test_filtered_requests_choose_their_plan_from_the_matches_and_are_complete(c
 
 def test_an_index_scan_that_stops_short_is_completed_exactly(conn, big_and_small):
     model, big_id, _, query, *_ = big_and_small
-    result = retrieve(conn, model, big_id, query, 10, filters={"bucket": 7}, plan="hnsw", max_scan_tuples=20,
-                      ef_search=10)
+    result = retrieve(conn, model, big_id, query, 10, filters={"bucket": 7}, plan="hnsw",
+                      tuning=tuned(max_scan_tuples=20, ef_search=10))
     assert result.fallback
     assert len(result.sources) == 10  # 30 chunks match; the scan stopped after 20 tuples
 
@@ -145,7 +159,8 @@ def test_filtered_hnsw_reads_more_candidates_than_k_and_keeps_the_best(conn, dri
     allowed = (np.arange(len(vectors)) // 100) % 10 == 3
     recalls = []
     for question in questions:
-        result = retrieve(conn, model, collection_id, question, 10, filters={"bucket": 3}, exact_max_rows=100)
+        result = retrieve(conn, model, collection_id, question, 10, filters={"bucket": 3},
+                          tuning=tuned(exact_max_rows=100))
         assert result.plan == "hnsw" and len(result.sources) == 10
         truth = exact_ids(vectors, question, first, allowed, 10)
         recalls.append(len({s.chunk_id for s in result.sources} & set(truth)) / 10)
@@ -158,9 +173,24 @@ def test_filtered_hnsw_reads_more_candidates_than_k_and_keeps_the_best(conn, dri
 
 def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_small):
     model, big_id, small_id, query, *_ = big_and_small
-    assert retrieve(conn, model, small_id, query, 5, exact_max_rows=1000).plan == "exact"
-    assert retrieve(conn, model, big_id, query, 5, exact_max_rows=1000).plan == "hnsw"
-    assert choose_plan(10**6, index_ready=False, exact_max_rows=1000) == "exact"
+    assert retrieve(conn, model, small_id, query, 5, tuning=TUNING).plan == "exact"
+    assert retrieve(conn, model, big_id, query, 5, tuning=TUNING).plan == "hnsw"
+    assert choose_plan(CollectionState(10**6, index_ready=False, matches=10**6), TUNING) == "exact"
+
+
+def test_a_filter_matching_a_small_share_of_the_collection_is_searched_exactly(conn, big_and_small):
+    """bucket 7 matches 30 of the 3,000 chunks (1%): exact at a 1% share, HNSW just below it, whatever
+    the limit on rows; the count is exact up to the limit and above it once past."""
+    model, big_id, _, query, *_ = big_and_small
+    filters = {"bucket": 7}
+    at_share = retrieve(conn, model, big_id, query, 10, filters=filters,
+                        tuning=tuned(exact_max_rows=10, exact_max_fraction=0.01))
+    assert (at_share.plan, at_share.matches, len(at_share.sources)) == ("exact", 30, 10)
+    below_share = retrieve(conn, model, big_id, query, 10, filters=filters,
+                           tuning=tuned(exact_max_rows=10, exact_max_fraction=0.009))
+    assert below_share.plan == "hnsw" and below_share.matches > 27 and len(below_share.sources) == 10
+    assert retrieve(conn, model, big_id, query, 10, filters={"bucket": {"lt": 50}},
+                    tuning=tuned(exact_max_rows=10, exact_max_fraction=0.01)).matches > 30
 
 
 def test_ef_search_grows_with_the_collection_beyond_100k_chunks(conn, big_and_small):
@@ -169,7 +199,7 @@ def test_ef_search_grows_with_the_collection_beyond_100k_chunks(conn, big_and_sm
     assert collection_ef_search(128, 1_000_000) == 405
     assert collection_ef_search(400, 10_000_000) == 1000  # pgvector's largest
     model, big_id, _, query, *_ = big_and_small
-    result = retrieve(conn, model, big_id, query, 5, exact_max_rows=1000, ef_search=64)
+    result = retrieve(conn, model, big_id, query, 5, tuning=tuned(ef_search=64))
     assert (result.plan, result.ef_search, result.settings["hnsw.ef_search"]) == ("hnsw", 64, "64")
 
 
@@ -282,9 +312,26 @@ def recomputed_statistics(conn, collection_id: int) -> tuple:
     return stats, terms, postings
 
 
-def test_bm25_statistics_follow_inserts_swaps_and_deletes(conn, worded):
+def live_chunk_counts(conn, collection_id: int) -> tuple[list, list]:
+    """Each document's maintained live chunks, and the same recomputed from its chunks."""
+    kept = conn.execute(
+        "SELECT n.document_id, n.live_chunks FROM document_live_chunks n JOIN documents d ON d.id = n.document_id"
+        " WHERE d.collection_id = %s AND n.live_chunks <> 0 ORDER BY 1", (collection_id,)).fetchall()
+    recomputed = conn.execute(
+        "SELECT document_id, count(*) AS live_chunks FROM chunks WHERE collection_id = %s AND NOT pending"
+        " GROUP BY 1 ORDER BY 1", (collection_id,)).fetchall()
+    return kept, recomputed
+
+
+def test_bm25_statistics_and_live_chunk_counts_follow_inserts_swaps_and_deletes(conn, worded):
     model, collection_id, _, _ = worded
-    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+
+    def check() -> None:
+        assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+        kept, recomputed = live_chunk_counts(conn, collection_id)
+        assert kept == recomputed and recomputed
+
+    check()
     document = conn.execute("SELECT min(document_id) AS id FROM chunks WHERE collection_id = %s",
                             (collection_id,)).fetchone()["id"]
     # A changed document: new pending chunks (not counted), then swapped in (counted, old ones gone).
@@ -292,16 +339,16 @@ def test_bm25_statistics_follow_inserts_swaps_and_deletes(conn, worded):
         "INSERT INTO chunks (document_id, collection_id, ordinal, text, token_count, char_start, char_end,"
         " content_hash, pending) VALUES (%s, %s, 0, 'lighthouse keepers trim wicks nightly', 5, 0, 10, '\\x01', true)",
         (document, collection_id))
-    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    check()
     with conn.transaction():
         conn.execute("DELETE FROM chunks WHERE document_id = %s AND NOT pending", (document,))
         conn.execute("UPDATE chunks SET pending = false WHERE document_id = %s", (document,))
-    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    check()
     assert conn.execute("SELECT df FROM lexical_terms WHERE collection_id = %s AND lexeme = 'lighthous'",
                         (collection_id,)).fetchone()["df"] == 1
     conn.execute("DELETE FROM documents WHERE id IN (SELECT id FROM documents WHERE collection_id = %s LIMIT 20)",
                  (collection_id,))
-    assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
+    check()
 
 
 def test_a_metadata_edit_moves_the_document_between_filters(conn, big_and_small):

@@ -1,8 +1,13 @@
-(SELECT count(*) FROM (
-    -- Driven from the matching documents, each one's live chunks through their index: the work
-    -- is bounded by count_limit, however the chunks happen to be ordered on disk.
-    SELECT 1
-    FROM documents d
-    CROSS JOIN LATERAL (SELECT 1 FROM chunks c WHERE c.document_id = d.id AND NOT c.pending) live
-    WHERE d.collection_id = %(collection_id)s {document_filters}
-    LIMIT %(count_limit)s) matching)
+-- Live chunks of the documents that pass the filters (document_live_chunks, kept by triggers): the
+-- first running total over the exact plan's limit, or, when the filters match no more than that,
+-- the whole total. Either way no more documents are read than the limit has chunks.
+coalesce(
+    (SELECT running
+     FROM (SELECT sum(n.live_chunks) OVER (ROWS UNBOUNDED PRECEDING) AS running
+           FROM document_live_chunks n
+           WHERE n.live_chunks > 0 {document_filters}) totals
+     WHERE running > greatest(%(exact_max_rows)s, %(exact_max_fraction)s * collection.chunks)
+     LIMIT 1),
+    (SELECT coalesce(sum(n.live_chunks), 0)
+     FROM document_live_chunks n
+     WHERE n.live_chunks > 0 {document_filters}))
