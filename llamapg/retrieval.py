@@ -245,7 +245,8 @@ def build_query(
     filter_sql, filter_params = compile_filters(filters)
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
-    filtered = (queries.load("lexical/filter_hits", fragments={"filters": filter_sql})
+    filtered = (queries.load("lexical/filter_hits",
+                             fragments={"filters": compile_filters(filters, document_id=sql.SQL("r.document_id"))[0]})
                 if filter_params else sql.SQL(""))
     terms = queries.load("lexical/terms")
     if all_postings and not filter_params:

@@ -128,9 +128,8 @@ class Settings(BaseSettings):
     # 2,884-chunk collection 4.8 ms exactly against 1.4 ms through its index (docs/performance.md).
     exact_search_max_rows: int = 1_000
     # ... and so are requests whose metadata filters match at most this share of the collection's
-    # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses.
-    # At 1M chunks a 1% filter took 35 ms exactly against 58 ms at recall@10 0.83 through the index,
-    # and a 2% filter 78 ms against 48 ms at 0.85-0.91 (llamapg/retrieval.py choose_plan).
+    # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses
+    # (measured in llamapg/retrieval.py choose_plan).
     exact_search_max_fraction: float = Field(default=0.02, ge=0, le=1)
     # How far an HNSW iterative scan may read before the exact plan completes a short answer.
     hnsw_max_scan_tuples: int = 20_000

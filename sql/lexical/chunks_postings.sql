@@ -7,7 +7,7 @@ SELECT r.chunk_id
 FROM terms t
 CROSS JOIN stats st
 CROSS JOIN LATERAL (
-    SELECT p.chunk_id, p.tf, p.length
+    SELECT p.chunk_id, p.document_id, p.tf, p.length
     FROM lexical_postings p
     WHERE p.collection_id = %(collection_id)s AND p.lexeme = t.lexeme
     ORDER BY p.rank DESC

@@ -1,1 +1,3 @@
-WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = r.chunk_id AND NOT c.pending {filters})
+-- The postings read whose documents pass the metadata filters (the filters are on r.document_id:
+-- each posting carries its chunk's document, and only live chunks have postings).
+WHERE TRUE {filters}
