@@ -105,6 +105,7 @@ class PlanTuning:
 
     exact_max_rows: int
     exact_max_fraction: float
+    exact_selective_max_rows: int
     ef_search: int
     max_scan_tuples: int
     filtered_candidates: int
@@ -112,13 +113,10 @@ class PlanTuning:
     @classmethod
     def from_settings(cls, settings) -> "PlanTuning":
         return cls(exact_max_rows=settings.exact_search_max_rows,
-                   exact_max_fraction=settings.exact_search_max_fraction, ef_search=settings.hnsw_ef_search,
-                   max_scan_tuples=settings.hnsw_max_scan_tuples,
+                   exact_max_fraction=settings.exact_search_max_fraction,
+                   exact_selective_max_rows=settings.exact_search_selective_max_rows,
+                   ef_search=settings.hnsw_ef_search, max_scan_tuples=settings.hnsw_max_scan_tuples,
                    filtered_candidates=settings.hnsw_filtered_candidates)
-
-    def exact_limit(self, chunks: int) -> int:
-        """The most matching chunks the exact plan searches in a collection of `chunks`."""
-        return max(self.exact_max_rows, int(self.exact_max_fraction * chunks))
 
 
 @dataclass(frozen=True)
@@ -126,13 +124,15 @@ class CollectionState:
     chunks: int
     index_ready: bool
     matches: int
+    # The most matching chunks the exact plan searches in this collection (sql/retrieval/collection_state.sql).
+    exact_limit: int
 
 
 def collection_state(
     conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filters: dict | None, tuning: PlanTuning
 ) -> CollectionState:
-    """Live chunks, index validity and (with filters) matching chunks, counted exactly up to the exact
-    plan's limit, in one round trip."""
+    """Live chunks, index validity, the exact plan's limit and (with filters) matching chunks, counted
+    exactly up to that limit, in one round trip."""
     matches, filter_params = sql.SQL("NULL::bigint"), {}
     if filters:
         document_filters, filter_params = compile_filters(filters, document_id=sql.SQL("n.document_id"))
@@ -140,13 +140,15 @@ def collection_state(
     row = conn.execute(
         queries.load("retrieval/collection_state", fragments={"matches": matches}),
         {"collection_id": collection_id, "index": model.hnsw_index_name(collection_id),
-         "exact_max_rows": tuning.exact_max_rows, "exact_max_fraction": tuning.exact_max_fraction, **filter_params},
+         "exact_max_rows": tuning.exact_max_rows, "exact_max_fraction": tuning.exact_max_fraction,
+         "exact_selective_max_rows": tuning.exact_selective_max_rows, **filter_params},
     ).fetchone()
     chunks = row["chunks"]
-    return CollectionState(chunks, row["index_ready"], chunks if row["matches"] is None else row["matches"])
+    return CollectionState(chunks, row["index_ready"], chunks if row["matches"] is None else row["matches"],
+                           row["exact_limit"])
 
 
-def choose_plan(state: CollectionState, tuning: PlanTuning) -> str:
+def choose_plan(state: CollectionState) -> str:
     """Exact when the request matches few chunks, in number or as a share of the collection (or there
     is no index yet); HNSW otherwise.
 
@@ -154,8 +156,9 @@ def choose_plan(state: CollectionState, tuning: PlanTuning) -> str:
     of the graph a scan reads to find k of them, and the more of the nearest it misses. At 1M
     embedding-like chunks, a filter matching 1% (10,000 chunks) took 35 ms exactly against 58 ms
     through the index at recall@10 0.83; at 2%, 78 ms against 48 ms at 0.85-0.91; at 10%, 389 ms
-    against 16 ms at 0.92 (docs/performance.md)."""
-    if not state.index_ready or state.matches <= tuning.exact_limit(state.chunks):
+    against 16 ms at 0.92 (docs/performance.md). The share's limit in rows keeps an exact scan of a
+    larger collection interactive: beyond it, the index's answer, however incomplete, is the better one."""
+    if not state.index_ready or state.matches <= state.exact_limit:
         return "exact"
     return "hnsw"
 
@@ -318,7 +321,7 @@ def retrieve(
     tuning = tuning or PlanTuning.from_settings(get_settings())
     state = collection_state(conn, model, collection_id, filters, tuning)
     if plan == "auto":
-        plan = choose_plan(state, tuning)
+        plan = choose_plan(state)
     options = dict(mode=mode, question=question, language=language, fusion=fusion,
                    all_postings=not filters and state.chunks <= ALL_POSTINGS_MAX_CHUNKS,
                    filtered_candidates=tuning.filtered_candidates)

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses
     # (measured in llamapg/retrieval.py choose_plan).
     exact_search_max_fraction: float = Field(default=0.02, ge=0, le=1)
+    # ... as long as that share is at most this many chunks (about 55 ms exactly at 1M chunks): a
+    # larger collection's selective filter goes to the index rather than keep a request waiting.
+    exact_search_selective_max_rows: int = Field(default=20_000, ge=0)
     # How far an HNSW iterative scan may read before the exact plan completes a short answer.
     hnsw_max_scan_tuples: int = 20_000
     # With metadata filters, an HNSW scan reads this many matching candidates and keeps the best k:

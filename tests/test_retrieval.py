@@ -20,8 +20,8 @@ from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query,
 DIMENSIONS = 384
 DOCUMENTS = 300
 # The settings' defaults, but the plan chosen from the number of matches alone unless a test says so.
-TUNING = PlanTuning(exact_max_rows=1000, exact_max_fraction=0.0, ef_search=128, max_scan_tuples=20_000,
-                    filtered_candidates=40)
+TUNING = PlanTuning(exact_max_rows=1000, exact_max_fraction=0.0, exact_selective_max_rows=20_000, ef_search=128,
+                    max_scan_tuples=20_000, filtered_candidates=40)
 
 
 def tuned(**changes) -> PlanTuning:
@@ -175,20 +175,21 @@ def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_sma
     model, big_id, small_id, query, *_ = big_and_small
     assert retrieve(conn, model, small_id, query, 5, tuning=TUNING).plan == "exact"
     assert retrieve(conn, model, big_id, query, 5, tuning=TUNING).plan == "hnsw"
-    assert choose_plan(CollectionState(10**6, index_ready=False, matches=10**6), TUNING) == "exact"
+    assert choose_plan(CollectionState(10**6, index_ready=False, matches=10**6, exact_limit=1000)) == "exact"
 
 
 def test_a_filter_matching_a_small_share_of_the_collection_is_searched_exactly(conn, big_and_small):
-    """bucket 7 matches 30 of the 3,000 chunks (1%): exact at a 1% share, HNSW just below it, whatever
-    the limit on rows; the count is exact up to the limit and above it once past."""
+    """bucket 7 matches 30 of the 3,000 chunks (1%): exact at a 1% share, HNSW just below it or when
+    the share's row limit is below 30; the count is exact up to the limit and above it once past."""
     model, big_id, _, query, *_ = big_and_small
     filters = {"bucket": 7}
     at_share = retrieve(conn, model, big_id, query, 10, filters=filters,
                         tuning=tuned(exact_max_rows=10, exact_max_fraction=0.01))
     assert (at_share.plan, at_share.matches, len(at_share.sources)) == ("exact", 30, 10)
-    below_share = retrieve(conn, model, big_id, query, 10, filters=filters,
-                           tuning=tuned(exact_max_rows=10, exact_max_fraction=0.009))
-    assert below_share.plan == "hnsw" and below_share.matches > 27 and len(below_share.sources) == 10
+    for tuning in (tuned(exact_max_rows=10, exact_max_fraction=0.009),
+                   tuned(exact_max_rows=10, exact_max_fraction=0.01, exact_selective_max_rows=29)):
+        indexed = retrieve(conn, model, big_id, query, 10, filters=filters, tuning=tuning)
+        assert indexed.plan == "hnsw" and 27 < indexed.matches <= 30 and len(indexed.sources) == 10
     assert retrieve(conn, model, big_id, query, 10, filters={"bucket": {"lt": 50}},
                     tuning=tuned(exact_max_rows=10, exact_max_fraction=0.01)).matches > 30
 

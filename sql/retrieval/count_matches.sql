@@ -6,7 +6,7 @@ coalesce(
      FROM (SELECT sum(n.live_chunks) OVER (ROWS UNBOUNDED PRECEDING) AS running
            FROM document_live_chunks n
            WHERE n.live_chunks > 0 {document_filters}) totals
-     WHERE running > greatest(%(exact_max_rows)s, %(exact_max_fraction)s * collection.chunks)
+     WHERE running > collection.exact_limit
      LIMIT 1),
     (SELECT coalesce(sum(n.live_chunks), 0)
      FROM document_live_chunks n
