@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from benchmarks.synthetic import add_synthetic_collection
 from llamapg import collections, db, migrations, models
+from llamapg.retrieval import retrieve
+from llamapg.settings import DEFAULT_MODEL_NAME
 
 
 def test_migrate_is_idempotent_and_recorded(conn):
@@ -58,3 +62,40 @@ def test_only_one_model_is_active(conn):
     assert [m.name for m in models.list_models(conn) if m.status == "active"] == ["second"]
     with pytest.raises(models.UnknownModel, match="registered: all-minilm-l6-v2, second"):
         models.get(conn, "third")
+
+
+def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_index(pg_server):
+    """A database at 0008 with live and pending chunks, then migrated: each document's live chunks are
+    counted (0009), the existing partition gets its hash index (0010), every posting carries its
+    chunk's document (0011), and a filtered request is planned from the counts."""
+    url = db._with_database(pg_server, "upgraded_from_0008")
+    db.ensure_database(url, pg_server)
+    before = [path for path in sorted(migrations.MIGRATIONS_DIR.glob("*.sql")) if path.stem[:4] <= "0008"]
+    with db.connect(url, vectors=False, autocommit=True) as conn:
+        migrations.pending(conn)  # creates schema_migrations
+        for path in before:
+            with conn.transaction():
+                conn.execute(path.read_text())
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
+    with db.connect(url, autocommit=True) as conn:
+        assert migrations.pending(conn)[0] == "0009_document_live_chunks"
+        model = models.register_default(conn, DEFAULT_MODEL_NAME)
+        vectors = np.random.default_rng(0).normal(size=(60, 384)).astype(np.float32)
+        collection_id = add_synthetic_collection(conn, model, "old", vectors, documents=6,
+                                                 metadata=lambda number: {"bucket": number % 3})
+        document = conn.execute("SELECT min(id) AS id FROM documents").fetchone()["id"]
+        conn.execute("UPDATE chunks SET pending = true WHERE document_id = %s AND ordinal < 4", (document,))
+        applied = migrations.migrate(conn)
+        assert applied and applied[:3] == ["0009_document_live_chunks", "0010_vector_hash_lookup",
+                                           "0011_postings_document"]
+        counts = {row["document_id"]: row["live_chunks"] for row in conn.execute(
+            "SELECT document_id, live_chunks FROM document_live_chunks")}
+        assert counts[document] == 6 and sum(counts.values()) == 56 and len(counts) == 6
+        assert conn.execute("SELECT count(*) AS n FROM lexical_postings p JOIN chunks c ON c.id = p.chunk_id"
+                            " WHERE p.document_id <> c.document_id").fetchone()["n"] == 0
+        assert conn.execute("SELECT count(*) AS n FROM lexical_postings").fetchone()["n"] > 0
+        indexes = [row["indexdef"] for row in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s", (model.partition(collection_id),))]
+        assert any("USING hash (content_hash)" in definition for definition in indexes), indexes
+        result = retrieve(conn, model, collection_id, vectors[0], 5, filters={"bucket": 0})
+        assert (result.plan, result.matches, len(result.sources)) == ("exact", 16, 5)

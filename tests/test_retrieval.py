@@ -331,6 +331,8 @@ def test_bm25_statistics_and_live_chunk_counts_follow_inserts_swaps_and_deletes(
         assert lexical_statistics(conn, collection_id) == recomputed_statistics(conn, collection_id)
         kept, recomputed = live_chunk_counts(conn, collection_id)
         assert kept == recomputed and recomputed
+        assert conn.execute("SELECT count(*) AS n FROM lexical_postings p JOIN chunks c ON c.id = p.chunk_id"
+                            " WHERE p.document_id <> c.document_id").fetchone()["n"] == 0
 
     check()
     document = conn.execute("SELECT min(document_id) AS id FROM chunks WHERE collection_id = %s",
