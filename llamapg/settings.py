@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     # BM25 on large slices reads each query term's postings top-first, at most this many per term:
     # the work per query is bounded however many chunks share a common word (docs/performance.md).
     lexical_postings_per_term: int = 2000
-    # ... of which the best (by their partial score) are scored exactly over every query term.
+    # ... of which the best (by their partial score) are scored exactly over every query term: this
+    # many up to 100k chunks in the collection, grown with the square root of its size beyond (1M:
+    # 1,581), at most 4x (llamapg/retrieval.py collection_rescore).
     lexical_rescore: int = 500
 
     # Reranking, off unless configured: a local cross-encoder directory, or an HTTP /rerank endpoint.

@@ -15,7 +15,7 @@ from llamapg import models
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
-                               plan_settings, retrieve, run_with_settings)
+                               collection_rescore, plan_settings, retrieve, run_with_settings)
 
 DIMENSIONS = 384
 DOCUMENTS = 300
@@ -194,11 +194,16 @@ def test_a_filter_matching_a_small_share_of_the_collection_is_searched_exactly(c
                     tuning=tuned(exact_max_rows=10, exact_max_fraction=0.01)).matches > 30
 
 
-def test_ef_search_grows_with_the_collection_beyond_100k_chunks(conn, big_and_small):
+def test_search_budgets_grow_with_the_collection_beyond_100k_chunks(conn, big_and_small):
     assert collection_ef_search(128, 3_000) == collection_ef_search(128, 100_000) == 128
     assert collection_ef_search(128, 400_000) == 256
     assert collection_ef_search(128, 1_000_000) == 405
     assert collection_ef_search(400, 10_000_000) == 1000  # pgvector's largest
+    assert collection_rescore(500, 100_000) == 500
+    assert collection_rescore(500, 1_000_000) == 1581
+    assert collection_rescore(500, 10_000_000) == 2000  # at most 4x
+    assert build_query("hnsw", big_and_small[0], big_and_small[3], big_and_small[1], 10, mode="lexical",
+                       collection_chunks=1_000_000, filtered_candidates=40)[1]["rescore"] == 1581
     model, big_id, _, query, *_ = big_and_small
     result = retrieve(conn, model, big_id, query, 5, tuning=tuned(ef_search=64))
     assert (result.plan, result.ef_search, result.settings["hnsw.ef_search"]) == ("hnsw", 64, "64")
