@@ -12,6 +12,7 @@ statistics, where `jsonb_typeof(...) AND (...)::numeric` over the metadata was e
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -68,16 +69,35 @@ def _range_clause(key: str, name: str, operator: str, bound: Any, params: dict[s
     return sql.SQL("{} {} {}").format(column, sql.SQL(RANGE_OPERATORS[operator]), placeholder)
 
 
-def compile_filters(
-    filters: dict[str, Any] | None, document_id: sql.Composable = sql.SQL("c.document_id")
-) -> tuple[sql.Composable, dict[str, Any]]:
-    """An `AND ...` fragment on the `document_id` column (a chunk's, by default) and its parameters
-    (empty when no filters). The fragment uses the statement's `%(collection_id)s` parameter."""
+@dataclass(frozen=True)
+class CompiledFilters:
+    """A request's filters, checked and turned into SQL once: one semi-join on `document_fields` per
+    key (its key placeholder and conditions), placed on whichever document column a statement needs
+    (`on`), and the bound parameters they share. Empty when there are no filters."""
+
+    keys: tuple[tuple[sql.Composable, sql.Composable], ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def on(self, document_id: sql.Composable) -> sql.Composable:
+        """An `AND ...` fragment on the `document_id` column (empty when no filters). The fragment
+        uses the statement's `%(collection_id)s` parameter."""
+        return sql.SQL(" AND ").join([sql.SQL(""), *(
+            sql.SQL("{document_id} IN (SELECT f.document_id FROM document_fields f"
+                    " WHERE f.collection_id = %(collection_id)s AND f.key = {key} AND {conditions})"
+                    ).format(document_id=document_id, key=key, conditions=conditions)
+            for key, conditions in self.keys)])
+
+
+def parse_filters(filters: dict[str, Any] | None) -> CompiledFilters:
+    """Checks `filters` and compiles them; raises FilterError naming the key and the problem."""
     if not filters:
-        return sql.SQL(""), {}
+        return CompiledFilters()
     if len(filters) > MAX_FILTER_KEYS:
         raise FilterError(f"at most {MAX_FILTER_KEYS} filter keys are allowed, got {len(filters)}")
-    clauses: list[sql.Composable] = []
+    keys: list[tuple[sql.Composable, sql.Composable]] = []
     params: dict[str, Any] = {}
     for position, (key, condition) in enumerate(sorted(filters.items())):
         if not key or len(key) > 200 or text_problem(key):
@@ -107,9 +127,6 @@ def compile_filters(
                 conditions.append(sql.SQL("f.value = ANY({}::jsonb[])").format(sql.Placeholder(f"{name}_in")))
             conditions += [_range_clause(key, name, operator, condition[operator], params)
                            for operator in RANGE_OPERATORS if operator in condition]
-        clauses.append(sql.SQL(
-            "{document_id} IN (SELECT f.document_id FROM document_fields f"
-            " WHERE f.collection_id = %(collection_id)s AND f.key = {key} AND {conditions})"
-        ).format(document_id=document_id, key=sql.Placeholder(f"{name}_key"),
-                 conditions=sql.SQL(" AND ").join(conditions)))
-    return sql.SQL(" AND ").join([sql.SQL(""), *clauses]), params
+        keys.append((sql.Placeholder(f"{name}_key"), sql.SQL(" AND ").join(conditions)))
+    return CompiledFilters(tuple(keys), params)
+

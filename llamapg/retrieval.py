@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from llamapg import queries
-from llamapg.filters import compile_filters
+from llamapg.filters import CompiledFilters, parse_filters
 from llamapg.models import EmbeddingModel
 from llamapg.settings import get_settings
 
@@ -129,19 +129,19 @@ class CollectionState:
 
 
 def collection_state(
-    conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filters: dict | None, tuning: PlanTuning
+    conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filters: CompiledFilters, tuning: PlanTuning
 ) -> CollectionState:
     """Live chunks, index validity, the exact plan's limit and (with filters) matching chunks, counted
     exactly up to that limit, in one round trip."""
-    matches, filter_params = sql.SQL("NULL::bigint"), {}
+    matches = sql.SQL("NULL::bigint")
     if filters:
-        document_filters, filter_params = compile_filters(filters, document_id=sql.SQL("n.document_id"))
-        matches = queries.load("retrieval/count_matches", fragments={"document_filters": document_filters})
+        matches = queries.load("retrieval/count_matches",
+                               fragments={"document_filters": filters.on(sql.SQL("n.document_id"))})
     row = conn.execute(
         queries.load("retrieval/collection_state", fragments={"matches": matches}),
         {"collection_id": collection_id, "index": model.hnsw_index_name(collection_id),
          "exact_max_rows": tuning.exact_max_rows, "exact_max_fraction": tuning.exact_max_fraction,
-         "exact_selective_max_rows": tuning.exact_selective_max_rows, **filter_params},
+         "exact_selective_max_rows": tuning.exact_selective_max_rows, **filters.params},
     ).fetchone()
     chunks = row["chunks"]
     return CollectionState(chunks, row["index_ready"], chunks if row["matches"] is None else row["matches"],
@@ -249,7 +249,7 @@ def build_query(
     query_vector: np.ndarray,
     collection_id: int,
     k: int,
-    filters: dict | None = None,
+    filters: CompiledFilters = CompiledFilters(),
     min_similarity: float | None = None,
     *,
     mode: str = "vector",
@@ -265,14 +265,13 @@ def build_query(
     large one's rescores more (collection_rescore). `filtered_candidates`: the vector candidates an
     HNSW scan with metadata filters reads before the best k are kept (see
     Settings.hnsw_filtered_candidates)."""
-    filter_sql, filter_params = compile_filters(filters)
+    filter_sql = filters.on(sql.SQL("c.document_id"))
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
-    filtered = (queries.load("lexical/filter_hits",
-                             fragments={"filters": compile_filters(filters, document_id=sql.SQL("r.document_id"))[0]})
-                if filter_params else sql.SQL(""))
+    filtered = (queries.load("lexical/filter_hits", fragments={"filters": filters.on(sql.SQL("r.document_id"))})
+                if filters else sql.SQL(""))
     terms = queries.load("lexical/terms")
-    if collection_chunks is not None and collection_chunks <= ALL_POSTINGS_MAX_CHUNKS and not filter_params:
+    if collection_chunks is not None and collection_chunks <= ALL_POSTINGS_MAX_CHUNKS and not filters:
         lexical = queries.load("lexical/all_postings", fragments={"terms": terms})
     else:
         scored = queries.load(LEXICAL_CHUNKS[plan], fragments={"filters": filter_sql, "filtered": filtered})
@@ -283,7 +282,7 @@ def build_query(
         "query": np.asarray(query_vector, dtype=np.float32),
         "collection_id": collection_id,
         "k": k,
-        "n": _vector_candidates(plan, mode, k, bool(filter_params), fusion, filtered_candidates),
+        "n": _vector_candidates(plan, mode, k, bool(filters), fusion, filtered_candidates),
         # Cosine distance is at most 2: no threshold, no bound.
         "max_distance": 2.0 if min_similarity is None else 1.0 - min_similarity,
         "question": question,
@@ -293,10 +292,10 @@ def build_query(
         "rrf_k": fusion.rrf_k,
         "vector_weight": fusion.vector_weight,
         "lexical_weight": fusion.lexical_weight,
-        "postings_per_term": fusion.postings_per_term * (FILTERED_POSTINGS_FACTOR if filter_params else 1),
+        "postings_per_term": fusion.postings_per_term * (FILTERED_POSTINGS_FACTOR if filters else 1),
         "rescore": max(collection_rescore(fusion.rescore, collection_chunks or 0), k,
                        fusion.candidates if mode == "hybrid" else 0),
-        **filter_params,
+        **filters.params,
     }
     return statement, params
 
@@ -340,13 +339,14 @@ def retrieve(
             f"query vector has {len(query_vector)} dimensions, model {model.name} has {model.dimensions}"
         )
     tuning = tuning or PlanTuning.from_settings(get_settings())
-    state = collection_state(conn, model, collection_id, filters, tuning)
+    compiled = parse_filters(filters)  # once: the state probe and each statement place it on their columns
+    state = collection_state(conn, model, collection_id, compiled, tuning)
     if plan == "auto":
         plan = choose_plan(state)
     options = dict(mode=mode, question=question, language=language, fusion=fusion,
                    collection_chunks=state.chunks,
                    filtered_candidates=tuning.filtered_candidates)
-    statement, params = build_query(plan, model, query_vector, collection_id, k, filters, min_similarity, **options)
+    statement, params = build_query(plan, model, query_vector, collection_id, k, compiled, min_similarity, **options)
     # Lexical mode reads no vectors: it takes none of the HNSW plan's settings.
     settings = plan_settings("exact" if mode == "lexical" else plan, params["n"],
                              collection_ef_search(tuning.ef_search, state.chunks),
@@ -359,7 +359,7 @@ def retrieve(
     fallback = plan == "hnsw" and mode != "lexical" and len(rows) < min(k, state.matches)
     if fallback:
         # The index scan stopped (max_scan_tuples) before k rows passed the filters: complete exactly.
-        statement, params = build_query("exact", model, query_vector, collection_id, k, filters, min_similarity,
+        statement, params = build_query("exact", model, query_vector, collection_id, k, compiled, min_similarity,
                                         **options)
         rows = run_with_settings(conn, statement, params, plan_settings("exact", k, tuning.ef_search))
     sources = [Source(**{**row, **{key: _float(row[key]) for key in ("similarity", "lexical_score", "score")}})

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from benchmarks.synthetic import EmbeddingLike, SentenceMaker, add_synthetic_collection, clustered_vectors
 from llamapg import models
-from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, compile_filters
+from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, parse_filters
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
                                collection_rescore, plan_settings, retrieve, run_with_settings)
@@ -51,7 +51,7 @@ def big_and_small(conn):
 def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, explain: bool = False,
              ef_search: int = 10, iterative_scan: str = "relaxed_order", filters=None) -> list[dict]:
     """The retrieval SQL with exactly the settings `retrieve` uses for the plan."""
-    statement, params = build_query(plan, model, query, collection_id, 5, filters, filtered_candidates=40)
+    statement, params = build_query(plan, model, query, collection_id, 5, parse_filters(filters), filtered_candidates=40)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
     return run_with_settings(conn, statement, params, plan_settings(plan, 5, ef_search, iterative_scan))
@@ -165,10 +165,12 @@ def test_filtered_hnsw_reads_more_candidates_than_k_and_keeps_the_best(conn, dri
         truth = exact_ids(vectors, question, first, allowed, 10)
         recalls.append(len({s.chunk_id for s in result.sources} & set(truth)) / 10)
     assert np.mean(recalls) >= 0.99, recalls
-    _, params = build_query("hnsw", model, questions[0], collection_id, 10, {"bucket": 3}, filtered_candidates=40)
+    _, params = build_query("hnsw", model, questions[0], collection_id, 10, parse_filters({"bucket": 3}),
+                            filtered_candidates=40)
     assert params["n"] == 40
     for plan, filters in (("hnsw", None), ("exact", {"bucket": 3})):
-        assert build_query(plan, model, questions[0], collection_id, 10, filters, filtered_candidates=40)[1]["n"] == 10
+        assert build_query(plan, model, questions[0], collection_id, 10, parse_filters(filters),
+                           filtered_candidates=40)[1]["n"] == 10
 
 
 def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_small):
@@ -212,25 +214,26 @@ def test_search_budgets_grow_with_the_collection_beyond_100k_chunks(conn, big_an
 def test_range_filters_are_estimated_from_statistics(conn, big_and_small):
     """The old `jsonb_typeof(...) AND (...)::numeric` form was estimated at 1 row."""
     model, big_id, *_ = big_and_small
-    filter_sql, params = compile_filters({"year": {"gte": 2015}})
-    statement = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM chunks c WHERE c.collection_id = %(collection_id)s {}").format(filter_sql)
-    plan = conn.execute(statement, {**params, "collection_id": big_id}).fetchone()["QUERY PLAN"][0]["Plan"]
+    filters = parse_filters({"year": {"gte": 2015}})
+    statement = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM chunks c WHERE c.collection_id = %(collection_id)s {}"
+                        ).format(filters.on(sql.SQL("c.document_id")))
+    plan = conn.execute(statement, {**filters.params, "collection_id": big_id}).fetchone()["QUERY PLAN"][0]["Plan"]
     assert plan["Plan Rows"] > 100  # 1,200 chunks match
 
 
 def test_filters_are_bounded_with_a_clear_error():
     with pytest.raises(FilterError, match=f"at most {MAX_FILTER_KEYS} filter keys"):
-        compile_filters({f"key{i}": i for i in range(MAX_FILTER_KEYS + 1)})
+        parse_filters({f"key{i}": i for i in range(MAX_FILTER_KEYS + 1)})
     with pytest.raises(FilterError, match=f"at most {MAX_IN_VALUES} values"):
-        compile_filters({"bucket": {"in": list(range(MAX_IN_VALUES + 1))}})
+        parse_filters({"bucket": {"in": list(range(MAX_IN_VALUES + 1))}})
     with pytest.raises(FilterError, match="finite"):
-        compile_filters({"year": {"gt": float("nan")}})
+        parse_filters({"year": {"gt": float("nan")}})
     with pytest.raises(FilterError, match="finite"):
-        compile_filters({"year": {"in": [1, float("inf")]}})
+        parse_filters({"year": {"in": [1, float("inf")]}})
     with pytest.raises(FilterError, match="NUL"):
-        compile_filters({"team": {"in": [{"nested": ["ok", "x\x00y"]}]}})
+        parse_filters({"team": {"in": [{"nested": ["ok", "x\x00y"]}]}})
     with pytest.raises(FilterError, match="NUL"):
-        compile_filters({"a\x00b": 1})
+        parse_filters({"a\x00b": 1})
 
 
 def test_wrong_dimension_query_vector_is_refused(conn, big_and_small):
