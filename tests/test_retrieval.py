@@ -51,7 +51,8 @@ def big_and_small(conn):
 def run_plan(conn, plan: str, model, collection_id: int, query: np.ndarray, *, explain: bool = False,
              ef_search: int = 10, iterative_scan: str = "relaxed_order", filters=None) -> list[dict]:
     """The retrieval SQL with exactly the settings `retrieve` uses for the plan."""
-    statement, params = build_query(plan, model, query, collection_id, 5, parse_filters(filters), filtered_candidates=40)
+    statement, params = build_query(plan, model, query, collection_id, 5, parse_filters(filters),
+                                    filtered_candidates=40)
     if explain:
         statement = sql.SQL("EXPLAIN (FORMAT TEXT) ") + statement
     return run_with_settings(conn, statement, params, plan_settings(plan, 5, ef_search, iterative_scan))
