@@ -77,14 +77,15 @@ def ensure_database(url: str, maintenance_url: str) -> None:
 
 
 def configure(conn: psycopg.Connection) -> None:
-    """pgvector's types, and custom plans for prepared statements: psycopg prepares a statement after
-    5 executions (parsing a retrieval statement again costs more than its transaction), and a generic
-    plan would keep every partition of the vectors table and be costed without the request's
-    collection and filters, from which llamapg/retrieval.py chooses its plans."""
+    """pgvector's types. Prepared statements keep PostgreSQL's default plan_cache_mode (auto): psycopg
+    prepares a statement after 5 executions, and PostgreSQL then reuses a generic plan when it is
+    costed no worse than the custom ones, pruning the vectors table's partitions when the plan
+    starts. For retrieval's state probe and exact plan that saves planning each request (0.25 and
+    0.3 ms of a 1 ms filtered search at 100k chunks, docs/performance.md); llamapg/retrieval.py has
+    chosen the plan's shape already, from the request's collection and filters."""
     register_vector(conn)
-    conn.execute("SET plan_cache_mode = force_custom_plan")
     if not conn.autocommit:
-        conn.commit()
+        conn.commit()  # register_vector's type lookup opened a transaction
 
 
 def connect(url: str | None = None, *, autocommit: bool = False, vectors: bool = True) -> psycopg.Connection:

@@ -209,8 +209,8 @@ def plan_settings(plan: str, k: int, ef_search: int, iterative_scan: str = "rela
     For HNSW: ef_search of at least k; an iterative scan so that the metadata filters, applied
     after the index scan, still yield k rows, up to max_scan_tuples; and sorting disabled, so that
     the planner cannot trade the index scan for a sort of the collection. The exact plan needs none.
-    (Every statement is planned for its own parameters, so that the collection's partition is chosen
-    when the statement is planned: llamapg's connections set plan_cache_mode, see db.configure.)
+    (A prepared statement may run a generic plan, see db.configure: the settings are read when it
+    runs, and each statement's text belongs to one plan and one set of settings.)
     """
     if plan != "hnsw":
         return {}

@@ -67,7 +67,8 @@ def test_only_one_model_is_active(conn):
 def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_index(pg_server):
     """A database at 0008 with live and pending chunks, then migrated: each document's live chunks are
     counted (0009), the existing partition gets its hash index (0010), every posting carries its
-    chunk's document (0011), and a filtered request is planned from the counts."""
+    chunk's document (0011), chunks are indexed by document for the exact plan (0012), and a filtered
+    request is planned from the counts."""
     url = db._with_database(pg_server, "upgraded_from_0008")
     db.ensure_database(url, pg_server)
     before = [path for path in sorted(migrations.MIGRATIONS_DIR.glob("*.sql")) if path.stem[:4] <= "0008"]
@@ -86,8 +87,8 @@ def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_i
         document = conn.execute("SELECT min(id) AS id FROM documents").fetchone()["id"]
         conn.execute("UPDATE chunks SET pending = true WHERE document_id = %s AND ordinal < 4", (document,))
         applied = migrations.migrate(conn)
-        assert applied and applied[:3] == ["0009_document_live_chunks", "0010_vector_hash_lookup",
-                                           "0011_postings_document"]
+        assert applied and applied[:4] == ["0009_document_live_chunks", "0010_vector_hash_lookup",
+                                           "0011_postings_document", "0012_chunks_by_document"]
         counts = {row["document_id"]: row["live_chunks"] for row in conn.execute(
             "SELECT document_id, live_chunks FROM document_live_chunks")}
         assert counts[document] == 6 and sum(counts.values()) == 56 and len(counts) == 6
@@ -97,5 +98,6 @@ def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_i
         indexes = [row["indexdef"] for row in conn.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = %s", (model.partition(collection_id),))]
         assert any("USING hash (content_hash)" in definition for definition in indexes), indexes
+        assert conn.execute("SELECT to_regclass('chunks_live_by_document') IS NOT NULL AS present").fetchone()["present"]
         result = retrieve(conn, model, collection_id, vectors[0], 5, filters={"bucket": 0})
         assert (result.plan, result.matches, len(result.sources)) == ("exact", 16, 5)

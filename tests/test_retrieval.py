@@ -82,6 +82,10 @@ def test_hnsw_query_uses_the_collections_own_index_and_exact_query_does_not(conn
     indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
                            (model.partition(collection_id),)).fetchall()
     assert any("USING hash (content_hash)" in row["indexdef"] for row in indexes), indexes
+    if collection == "big":  # a filter's chunks are read through their documents, index-only (0012)
+        filtered_plan = plan_text(run_plan(conn, "exact", model, collection_id, query, explain=True,
+                                           filters={"bucket": 7}))
+        assert "Index Only Scan using chunks_live_by_document" in filtered_plan, filtered_plan
 
 
 @pytest.mark.parametrize("plan", ["exact", "hnsw"])
@@ -95,6 +99,28 @@ def test_small_collection_beside_a_large_one_returns_k_rows(conn, big_and_small,
     expected = small @ query / (np.linalg.norm(small, axis=1) * np.linalg.norm(query))
     # Its own partition: even the approximate plan finds exactly the true nearest.
     assert np.allclose(similarities, np.sort(expected)[::-1][:5], atol=1e-5)
+
+
+def test_prepared_statements_answer_each_collection_and_filter_from_their_own_rows(conn, big_and_small):
+    """psycopg prepares a statement after 5 executions, and PostgreSQL may then run one generic plan
+    for every collection and filter value (db.configure): each answer must still come from its own
+    partition and filter. Forced here, where PostgreSQL would choose it when it is costed no worse."""
+    model, big_id, small_id, query, small, big = big_and_small
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    first = conn.execute("SELECT min(id) AS id FROM chunks WHERE collection_id = %s", (big_id,)).fetchone()["id"]
+    per_document = len(big) // DOCUMENTS
+    for bucket in range(7, 15):
+        for plan in ("exact", "hnsw"):
+            for collection_id in (small_id, big_id):  # the same statement text for both collections
+                result = retrieve(conn, model, collection_id, query, 5, plan=plan, tuning=tuned(ef_search=40))
+                sources = {s.source.split("/")[0] for s in result.sources}
+                assert len(result.sources) == 5 and sources == {"small" if collection_id == small_id else "big"}
+        allowed = np.array([(i // per_document) % 100 == bucket for i in range(len(big))])
+        result = retrieve(conn, model, big_id, query, 5, plan="exact", filters={"bucket": bucket}, tuning=TUNING)
+        assert [s.chunk_id for s in result.sources] == exact_ids(big, query, first, allowed, 5)
+    plans = conn.execute("SELECT statement, generic_plans FROM pg_prepared_statements").fetchall()
+    vector_statements = [row["generic_plans"] for row in plans if "Vector mode" in row["statement"]]
+    assert len(vector_statements) == 3 and min(vector_statements) > 0, plans  # exact, HNSW, exact filtered
 
 
 def test_plain_hnsw_scan_with_a_selective_filter_comes_back_short(conn, big_and_small):
