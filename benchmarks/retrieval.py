@@ -200,7 +200,8 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                                                     filters=filters, **options))
                 case.latencies_ms.append(ms)
                 case.rows.append(len(result.sources))
-                case.plans.add(result.plan + ("+fallback" if result.fallback else ""))
+                plan = result.plan if mode != "hybrid" else f"{result.plan}/{result.lexical_plan}"
+                case.plans.add(plan + ("+fallback" if result.fallback else ""))
                 found = [collection["position"][s.chunk_id] for s in result.sources]
                 if mode == "vector":
                     truth = exact_truth(collection["vectors"], collection["normalised"], query, allowed)

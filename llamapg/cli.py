@@ -241,6 +241,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
         "mode": result.mode,
         "model": result.search.model.name,
         "plan": result.search.retrieval.plan,
+        "lexical_plan": result.search.retrieval.lexical_plan,
         "retrieval_mode": result.search.retrieval.mode,
         # The same fields, in the same order, as the API's sources.
         "sources": [source.model_dump() for source in sources_out(result.search, result.prepared.citations)],

@@ -174,6 +174,7 @@ class RagEngine:
                     "ms": timings["retrieve"],
                     "mode": result.mode,
                     "plan": result.plan,
+                    "lexical_plan": result.lexical_plan,
                     "index_used": result.index_used,
                     "collection_chunks": result.collection_chunks,
                     "matches": result.matches,

@@ -27,10 +27,11 @@ from llamapg.models import EmbeddingModel
 from llamapg.settings import get_settings
 
 Plan = Literal["auto", "exact", "hnsw"]
+LexicalPlan = Literal["exact", "postings"]
 Mode = Literal["vector", "lexical", "hybrid"]
-# Which chunks BM25 scores under each plan (sql/lexical/chunks_*.sql): on a small slice every
+# Which chunks BM25 scores under each of its plans (sql/lexical/chunks_*.sql): on a small slice every
 # matching chunk, on a large one the best postings of each term.
-LEXICAL_CHUNKS = {"exact": "lexical/chunks_exact", "hnsw": "lexical/chunks_postings"}
+LEXICAL_CHUNKS = {"exact": "lexical/chunks_exact", "postings": "lexical/chunks_postings"}
 # An unfiltered collection up to this size is scored straight from its query terms' whole posting
 # lists (lexical/all_postings.sql): exact, and at 2,884 chunks 1.3 ms against 3.5 ms for bounded
 # reads and per-chunk rescoring.
@@ -85,6 +86,7 @@ class Source:
 @dataclass
 class Retrieval:
     sources: list[Source]
+    # The vector side's plan ("exact" or "hnsw"); in lexical mode, BM25's ("exact" or "postings").
     plan: str
     collection_chunks: int
     ef_search: int | None
@@ -97,6 +99,9 @@ class Retrieval:
     matches: int | None = None
     # The HNSW scan came back short and the exact plan completed the answer.
     fallback: bool = False
+    # BM25's plan in lexical and hybrid mode: every matching chunk scored, or the best postings of
+    # each query term (None in vector mode).
+    lexical_plan: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,8 @@ class PlanTuning:
     exact_max_rows: int
     exact_max_fraction: float
     exact_selective_max_rows: int
+    lexical_exact_max_fraction: float
+    lexical_exact_selective_max_rows: int
     ef_search: int
     max_scan_tuples: int
     filtered_candidates: int
@@ -115,6 +122,8 @@ class PlanTuning:
         return cls(exact_max_rows=settings.exact_search_max_rows,
                    exact_max_fraction=settings.exact_search_max_fraction,
                    exact_selective_max_rows=settings.exact_search_selective_max_rows,
+                   lexical_exact_max_fraction=settings.lexical_exact_max_fraction,
+                   lexical_exact_selective_max_rows=settings.lexical_exact_selective_max_rows,
                    ef_search=settings.hnsw_ef_search, max_scan_tuples=settings.hnsw_max_scan_tuples,
                    filtered_candidates=settings.hnsw_filtered_candidates)
 
@@ -124,15 +133,17 @@ class CollectionState:
     chunks: int
     index_ready: bool
     matches: int
-    # The most matching chunks the exact plan searches in this collection (sql/retrieval/collection_state.sql).
+    # The most matching chunks the exact vector plan, and exact BM25, search in this collection
+    # (sql/retrieval/collection_state.sql).
     exact_limit: int
+    lexical_exact_limit: int
 
 
 def collection_state(
     conn: psycopg.Connection, model: EmbeddingModel, collection_id: int, filters: CompiledFilters, tuning: PlanTuning
 ) -> CollectionState:
-    """Live chunks, index validity, the exact plan's limit and (with filters) matching chunks, counted
-    exactly up to that limit, in one round trip."""
+    """Live chunks, index validity, the exact plans' limits and (with filters) matching chunks, counted
+    exactly up to the larger limit, in one round trip."""
     matches = sql.SQL("NULL::bigint")
     if filters:
         matches = queries.load("retrieval/count_matches",
@@ -141,26 +152,40 @@ def collection_state(
         queries.load("retrieval/collection_state", fragments={"matches": matches}),
         {"collection_id": collection_id, "index": model.hnsw_index_name(collection_id),
          "exact_max_rows": tuning.exact_max_rows, "exact_max_fraction": tuning.exact_max_fraction,
-         "exact_selective_max_rows": tuning.exact_selective_max_rows, **filters.params},
+         "exact_selective_max_rows": tuning.exact_selective_max_rows,
+         "lexical_exact_max_fraction": tuning.lexical_exact_max_fraction,
+         "lexical_exact_selective_max_rows": tuning.lexical_exact_selective_max_rows, **filters.params},
     ).fetchone()
     chunks = row["chunks"]
     return CollectionState(chunks, row["index_ready"], chunks if row["matches"] is None else row["matches"],
-                           row["exact_limit"])
+                           row["exact_limit"], row["lexical_exact_limit"])
 
 
 def choose_plan(state: CollectionState) -> str:
-    """Exact when the request matches few chunks, in number or as a share of the collection (or there
-    is no index yet); HNSW otherwise.
+    """The vector side's plan: exact when the request matches few chunks, in number or as a share of
+    the collection (or there is no index yet); HNSW otherwise.
 
     The share matters because HNSW filters after its scan: the rarer the matching chunks, the more
-    of the graph a scan reads to find k of them, and the more of the nearest it misses. At 1M
-    embedding-like chunks, a filter matching 1% (10,000 chunks) took 35 ms exactly against 58 ms
-    through the index at recall@10 0.83; at 2%, 78 ms against 48 ms at 0.85-0.91; at 10%, 389 ms
-    against 16 ms at 0.92 (docs/performance.md). The share's limit in rows keeps an exact scan of a
-    larger collection interactive: beyond it, the index's answer, however incomplete, is the better one."""
+    of the graph a scan reads to find k of them, and the more of the nearest it misses, while an
+    exact scan reads only the matching chunks. Each plan forced over 30 questions on embedding-like
+    chunks (docs/performance.md): at 100k, a 5% filter took 6.0 ms exactly against 14.8 ms through
+    the index, 10% 11.4 against 10.4 ms at recall@10 0.98, 20% 25.1 against 6.8 ms; at 1M, 1% took
+    23 ms exactly against 67 ms at 0.90, 2% 45 against 54 ms at 0.94, 5% 106 against 36 ms. The
+    share's limit in rows keeps an exact scan of a larger collection interactive: beyond it, the
+    index's answer, however incomplete, is the better one."""
     if not state.index_ready or state.matches <= state.exact_limit:
         return "exact"
     return "hnsw"
+
+
+def choose_lexical_plan(state: CollectionState) -> LexicalPlan:
+    """BM25's plan: every matching chunk scored when the request matches few chunks (its own share
+    and cap, lower than the vector side's: scoring a chunk's terms costs about 4x finding its
+    vector), the best postings of each query term otherwise. It needs no HNSW index. At 100k chunks
+    the postings agreed with exact BM25 on the whole top 10 under 1-20% filters, in 7.5-10.5 ms
+    where exact took 5.9-88 ms; at 1M, exact took 50 ms for a 1% filter against 9 ms from the
+    postings at agreement@10 0.87 (docs/performance.md)."""
+    return "exact" if state.matches <= state.lexical_exact_limit else "postings"
 
 
 # pgvector's largest hnsw.ef_search.
@@ -258,13 +283,16 @@ def build_query(
     fusion: Fusion = Fusion(),
     collection_chunks: int | None = None,
     filtered_candidates: int,
+    lexical_plan: LexicalPlan | None = None,
 ) -> tuple[sql.Composable, dict]:
-    """The statement of `mode` (sql/retrieval/<mode>.sql, composed with the candidate queries of
-    `plan` and BM25) and its bound parameters. `collection_chunks`, the collection's live chunks
+    """The statement of `mode` (sql/retrieval/<mode>.sql, composed with the vector candidates of
+    `plan` and BM25's of `lexical_plan`, by default the one that matches `plan`) and its bound
+    parameters. `collection_chunks`, the collection's live chunks
     when known: an unfiltered small collection's BM25 reads its terms' whole posting lists, and a
     large one's rescores more (collection_rescore). `filtered_candidates`: the vector candidates an
     HNSW scan with metadata filters reads before the best k are kept (see
     Settings.hnsw_filtered_candidates)."""
+    lexical_plan = lexical_plan or ("exact" if plan == "exact" else "postings")
     filter_sql = filters.on(sql.SQL("c.document_id"))
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
@@ -274,7 +302,7 @@ def build_query(
     if collection_chunks is not None and collection_chunks <= ALL_POSTINGS_MAX_CHUNKS and not filters:
         lexical = queries.load("lexical/all_postings", fragments={"terms": terms})
     else:
-        scored = queries.load(LEXICAL_CHUNKS[plan], fragments={"filters": filter_sql, "filtered": filtered})
+        scored = queries.load(LEXICAL_CHUNKS[lexical_plan], fragments={"filters": filter_sql, "filtered": filtered})
         lexical = queries.load("lexical/candidates", fragments={"terms": terms, "chunks": scored})
     statement = queries.load(f"retrieval/{mode}", fragments={"candidates": candidates, "lexical": lexical},
                              vectors=model.vectors_table)
@@ -342,10 +370,12 @@ def retrieve(
     compiled = parse_filters(filters)  # once: the state probe and each statement place it on their columns
     state = collection_state(conn, model, collection_id, compiled, tuning)
     if plan == "auto":
-        plan = choose_plan(state)
+        plan, lexical_plan = choose_plan(state), choose_lexical_plan(state)
+    else:  # forced: both sides exact, or both through their indexes
+        lexical_plan = "exact" if plan == "exact" else "postings"
     options = dict(mode=mode, question=question, language=language, fusion=fusion,
                    collection_chunks=state.chunks,
-                   filtered_candidates=tuning.filtered_candidates)
+                   filtered_candidates=tuning.filtered_candidates, lexical_plan=lexical_plan)
     statement, params = build_query(plan, model, query_vector, collection_id, k, compiled, min_similarity, **options)
     # Lexical mode reads no vectors: it takes none of the HNSW plan's settings.
     settings = plan_settings("exact" if mode == "lexical" else plan, params["n"],
@@ -358,15 +388,17 @@ def retrieve(
     rows = run_with_settings(conn, statement, params, settings)
     fallback = plan == "hnsw" and mode != "lexical" and len(rows) < min(k, state.matches)
     if fallback:
-        # The index scan stopped (max_scan_tuples) before k rows passed the filters: complete exactly.
+        # The index scan stopped (max_scan_tuples) before k rows passed the filters: complete exactly
+        # (BM25 keeps its plan).
         statement, params = build_query("exact", model, query_vector, collection_id, k, compiled, min_similarity,
                                         **options)
         rows = run_with_settings(conn, statement, params, plan_settings("exact", k, tuning.ef_search))
     sources = [Source(**{**row, **{key: _float(row[key]) for key in ("similarity", "lexical_score", "score")}})
                for row in rows]
     effective_ef = int(settings["hnsw.ef_search"]) if "hnsw.ef_search" in settings else None
-    return Retrieval(sources, plan, state.chunks, effective_ef, time.perf_counter() - started, settings, index_used,
-                     mode, state.matches if filters else None, fallback)
+    return Retrieval(sources, lexical_plan if mode == "lexical" else plan, state.chunks, effective_ef,
+                     time.perf_counter() - started, settings, index_used, mode, state.matches if filters else None,
+                     fallback, None if mode == "vector" else lexical_plan)
 
 
 def _float(value) -> float | None:

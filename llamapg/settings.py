@@ -126,16 +126,24 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(default=128, ge=1, le=1000)
     # Requests matching at most this many live chunks (collection and metadata filters) are searched
     # exactly: an exact scan of a small set is fast and perfectly recalled, while HNSW filters after
-    # its scan. 1,000 matching chunks take about 4.6 ms exactly (100k chunks, 1% filter); a whole
+    # its scan. 1,000 matching chunks take about 2.3 ms exactly (100k chunks, 1% filter); a whole
     # 2,884-chunk collection 4.8 ms exactly against 1.4 ms through its index (docs/performance.md).
     exact_search_max_rows: int = 1_000
     # ... and so are requests whose metadata filters match at most this share of the collection's
-    # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses
-    # (measured in llamapg/retrieval.py choose_plan).
-    exact_search_max_fraction: float = Field(default=0.02, ge=0, le=1)
-    # ... as long as that share is at most this many chunks (about 55 ms exactly at 1M chunks): a
+    # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses,
+    # and the fewer an exact scan reads. At 100k chunks a 10% filter took 11.4 ms exactly against
+    # 10.4 ms through the index at recall@10 0.98 (llamapg/retrieval.py choose_plan).
+    exact_search_max_fraction: float = Field(default=0.10, ge=0, le=1)
+    # ... as long as that share is at most this many chunks (about 45 ms exactly at 1M chunks): a
     # larger collection's selective filter goes to the index rather than keep a request waiting.
     exact_search_selective_max_rows: int = Field(default=20_000, ge=0)
+    # BM25 scores every matching chunk exactly under the same rule with its own share and cap:
+    # scoring a chunk's terms costs about 4x finding its vector (5 ms per 1,000 chunks at 1M), and
+    # the bounded postings lose less under a filter than the HNSW scan does. At 1M chunks a 1%
+    # filter took 50 ms exactly against 9 ms from the postings at agreement@10 0.87, and a 2% one
+    # 99 ms against 12 ms at 0.92 (llamapg/retrieval.py choose_lexical_plan).
+    lexical_exact_max_fraction: float = Field(default=0.02, ge=0, le=1)
+    lexical_exact_selective_max_rows: int = Field(default=10_000, ge=0)
     # How far an HNSW iterative scan may read before the exact plan completes a short answer.
     hnsw_max_scan_tuples: int = 20_000
     # With metadata filters, an HNSW scan reads this many matching candidates and keeps the best k:

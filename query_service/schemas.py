@@ -60,7 +60,10 @@ class SourceOut(BaseModel):
 
 class SearchResponse(BaseModel):
     model: str = Field(description="Embedding model that retrieved the sources.")
-    plan: str = Field(description="'exact' scan of the collection, or 'hnsw' index scan.")
+    plan: str = Field(description="The vector search's plan: 'exact' scan of the matching chunks, or 'hnsw' index "
+                                  "scan; in lexical mode, BM25's plan.")
+    lexical_plan: str | None = Field(default=None, description="BM25's plan in lexical and hybrid mode: 'exact' "
+                                     "scores every matching chunk, 'postings' the best postings of each query term.")
     retrieval_mode: str = Field(description="vector, lexical or hybrid.")
     sources: list[SourceOut]
     timings_ms: dict[str, float]

@@ -15,12 +15,13 @@ from llamapg import models
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, parse_filters
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
-                               collection_rescore, plan_settings, retrieve, run_with_settings)
+                               choose_lexical_plan, collection_rescore, plan_settings, retrieve, run_with_settings)
 
 DIMENSIONS = 384
 DOCUMENTS = 300
 # The settings' defaults, but the plan chosen from the number of matches alone unless a test says so.
-TUNING = PlanTuning(exact_max_rows=1000, exact_max_fraction=0.0, exact_selective_max_rows=20_000, ef_search=128,
+TUNING = PlanTuning(exact_max_rows=1000, exact_max_fraction=0.0, exact_selective_max_rows=20_000,
+                    lexical_exact_max_fraction=0.0, lexical_exact_selective_max_rows=20_000, ef_search=128,
                     max_scan_tuples=20_000, filtered_candidates=40)
 
 
@@ -204,7 +205,9 @@ def test_auto_plan_follows_the_collection_size_without_filters(conn, big_and_sma
     model, big_id, small_id, query, *_ = big_and_small
     assert retrieve(conn, model, small_id, query, 5, tuning=TUNING).plan == "exact"
     assert retrieve(conn, model, big_id, query, 5, tuning=TUNING).plan == "hnsw"
-    assert choose_plan(CollectionState(10**6, index_ready=False, matches=10**6, exact_limit=1000)) == "exact"
+    unindexed = CollectionState(10**6, index_ready=False, matches=10**6, exact_limit=1000, lexical_exact_limit=1000)
+    assert choose_plan(unindexed) == "exact"
+    assert choose_lexical_plan(unindexed) == "postings"  # BM25 needs no HNSW index
 
 
 def test_a_filter_matching_a_small_share_of_the_collection_is_searched_exactly(conn, big_and_small):
@@ -323,6 +326,39 @@ def test_filtered_bm25_returns_only_matching_chunks(conn, worded):
     for plan in ("exact", "hnsw"):
         found = lexical_ids(conn, model, collection_id, questions[0], plan=plan, filters={"bucket": 3})
         assert found and {c for c, _ in found} <= allowed
+
+
+def test_hybrid_chooses_each_sides_plan_from_its_own_limit(conn, worded):
+    """A filter matching 200 of 2,000 chunks, with the vector side's limit at 10% of the collection
+    and BM25's at 5%: exact vectors beside BM25 from the postings, each complete within the filter."""
+    model, collection_id, questions, vectors = worded
+    filters = {"bucket": {"lt": 10}}
+    allowed = {row["id"] for row in conn.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.collection_id = %s AND (d.metadata ->> 'bucket')::int < 10", (collection_id,))}
+    assert len(allowed) == 200
+    tuning = tuned(exact_max_rows=10, exact_max_fraction=0.10, lexical_exact_max_fraction=0.05)
+    query = vectors[0]
+    hybrid = retrieve(conn, model, collection_id, query, 10, mode="hybrid", question=questions[0], filters=filters,
+                      tuning=tuning)
+    assert (hybrid.plan, hybrid.lexical_plan, hybrid.matches) == ("exact", "postings", 200)
+    assert len(hybrid.sources) == 10 and {s.chunk_id for s in hybrid.sources} <= allowed
+    # Each side's ranking is its own plan's: the same as when that plan is forced.
+    for mode, plan in (("vector", "exact"), ("lexical", "hnsw")):
+        alone = retrieve(conn, model, collection_id, query, 100, mode=mode, question=questions[0], filters=filters,
+                         plan=plan, tuning=tuning)
+        rank = {s.chunk_id: position + 1 for position, s in enumerate(alone.sources)}
+        side = "vector_rank" if mode == "vector" else "lexical_rank"
+        assert all(getattr(s, side) is None or getattr(s, side) == rank[s.chunk_id] for s in hybrid.sources)
+    lexical = retrieve(conn, model, collection_id, query, 10, mode="lexical", question=questions[0], filters=filters,
+                       tuning=tuning)
+    assert (lexical.plan, lexical.lexical_plan) == ("postings", "postings")
+    assert retrieve(conn, model, collection_id, query, 10, mode="lexical", question=questions[0], filters=filters,
+                    tuning=tuned(exact_max_rows=10, exact_max_fraction=0.10, lexical_exact_max_fraction=0.10)
+                    ).plan == "exact"
+    forced = retrieve(conn, model, collection_id, query, 10, mode="hybrid", question=questions[0], filters=filters,
+                      plan="exact", tuning=tuning)
+    assert (forced.plan, forced.lexical_plan) == ("exact", "exact")
 
 
 def lexical_statistics(conn, collection_id: int) -> tuple:

@@ -57,8 +57,8 @@ def search(
     """Retrieval only: the k best chunks with their scores."""
     found = engine.search(pool, _ask(body, key, settings))
     request.app.state.metrics.observe_stages(found.timings_ms)
-    return SearchResponse(model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
-                          sources=sources_out(found), timings_ms=found.timings_ms, trace=found.trace or None)
+    return SearchResponse(**_retrieval_fields(found), sources=sources_out(found), timings_ms=found.timings_ms,
+                          trace=found.trace or None)
 
 
 @router.post(
@@ -86,10 +86,16 @@ def query(
     found = result.search
     return QueryResponse(
         answer=result.answer, mode=result.mode, prompt=result.prepared.prompt, query_id=result.query_id,
-        model=found.model.name, plan=found.retrieval.plan, retrieval_mode=found.retrieval.mode,
-        sources=sources_out(found, result.prepared.citations), timings_ms=result.timings_ms,
+        **_retrieval_fields(found), sources=sources_out(found, result.prepared.citations), timings_ms=result.timings_ms,
         trace=found.trace or None,
     )
+
+
+def _retrieval_fields(found) -> dict:
+    """How the sources were found, as /search, /query and the stream's first event report it."""
+    retrieval = found.retrieval
+    return {"model": found.model.name, "plan": retrieval.plan, "lexical_plan": retrieval.lexical_plan,
+            "retrieval_mode": retrieval.mode}
 
 
 def _sse(event: str, data: dict) -> str:
@@ -99,8 +105,7 @@ def _sse(event: str, data: dict) -> str:
 def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, started: float) -> Iterator[str]:
     found = prepared.search
     yield _sse("sources", {
-        "model": found.model.name, "plan": found.retrieval.plan, "retrieval_mode": found.retrieval.mode,
-        "mode": prepared.mode, "prompt": prepared.prompt,
+        **_retrieval_fields(found), "mode": prepared.mode, "prompt": prepared.prompt,
         "sources": [s.model_dump() for s in sources_out(found, prepared.citations)],
     })
     try:
