@@ -160,6 +160,11 @@ def warm_up(conn, model, built: dict, settings) -> None:
           flush=True)
 
 
+def plan_label(mode: str, plan: str, lexical_plan: str | None) -> str:
+    """The plan column: the vector side's plan, with BM25's beside it in hybrid mode."""
+    return f"{plan}/{lexical_plan}" if mode == "hybrid" else plan
+
+
 def exact_truth(vectors: np.ndarray, normalised: np.ndarray, query: np.ndarray, allowed: np.ndarray | None) -> list[int]:
     similarity = normalised @ (query / np.linalg.norm(query))
     if allowed is not None:
@@ -200,8 +205,8 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                                                     filters=filters, **options))
                 case.latencies_ms.append(ms)
                 case.rows.append(len(result.sources))
-                plan = result.plan if mode != "hybrid" else f"{result.plan}/{result.lexical_plan}"
-                case.plans.add(plan + ("+fallback" if result.fallback else ""))
+                fallback = "+fallback" if result.fallback else ""
+                case.plans.add(plan_label(mode, result.plan, result.lexical_plan) + fallback)
                 found = [collection["position"][s.chunk_id] for s in result.sources]
                 if mode == "vector":
                     truth = exact_truth(collection["vectors"], collection["normalised"], query, allowed)
@@ -277,7 +282,7 @@ def run_size(url: str, chunks: int, queries: int, settings, reuse: bool = False,
                         body = response.json()
                         case.latencies_ms.append(ms)
                         case.rows.append(len(body["sources"]))
-                        case.plans.add(body["plan"])
+                        case.plans.add(plan_label(mode, body["plan"], body["lexical_plan"]))
             finally:
                 os.environ.pop("LLAMAPG_DATABASE_URL", None)
                 get_settings.cache_clear()
