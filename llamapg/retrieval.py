@@ -180,7 +180,7 @@ def choose_plan(state: CollectionState) -> str:
 
 def choose_lexical_plan(state: CollectionState) -> LexicalPlan:
     """BM25's plan: every matching chunk scored when the request matches few chunks (its own share
-    and cap, lower than the vector side's: scoring a chunk's terms costs about 4x finding its
+    and cap, lower than the vector side's: scoring a chunk's terms costs 2-4x finding its
     vector), the best postings of each query term otherwise. It needs no HNSW index. At 100k chunks
     the postings agreed with exact BM25 on the whole top 10 under 1-20% filters, in 7.5-10.5 ms
     where exact took 5.9-88 ms; at 1M, exact took 50 ms for a 1% filter against 9 ms from the

@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     # larger collection's selective filter goes to the index rather than keep a request waiting.
     exact_search_selective_max_rows: int = Field(default=20_000, ge=0)
     # BM25 scores every matching chunk exactly under the same rule with its own share and cap:
-    # scoring a chunk's terms costs about 4x finding its vector (5 ms per 1,000 chunks at 1M), and
+    # scoring a chunk's terms costs 2-4x finding its vector (5 ms per 1,000 chunks at 1M), and
     # the bounded postings lose less under a filter than the HNSW scan does. At 1M chunks a 1%
     # filter took 50 ms exactly against 9 ms from the postings at agreement@10 0.87, and a 2% one
     # 99 ms against 12 ms at 0.92 (llamapg/retrieval.py choose_lexical_plan).
