@@ -194,8 +194,11 @@ def query(question: str, collection: str, k: int, api_url: str | None, api_key: 
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
+    plans = f"{result['plan']} plan"
+    if result["retrieval_mode"] == "hybrid" and result.get("lexical_plan"):
+        plans += f", BM25 {result['lexical_plan']}"
     click.echo(f"{result['answer']}\n\n({result['mode']} answer; {result['model']}, {result['retrieval_mode']} "
-               f"retrieval, {result['plan']} plan, {result['timings_ms']['total']:.0f} ms)")
+               f"retrieval, {plans}, {result['timings_ms']['total']:.0f} ms)")
     click.echo(format_sources(result["sources"], result["retrieval_mode"]))
 
 

@@ -357,8 +357,10 @@ def retrieve(
 ) -> Retrieval:
     """The k best live chunks of the collection that pass the metadata filters and threshold.
 
-    `tuning` defaults to the settings' (PlanTuning.from_settings). With `explain`, the query's plan
-    is read first to report whether the HNSW index is used. Raises FilterError for a filter that
+    `plan` "auto" lets each side choose (choose_plan, choose_lexical_plan); "exact" or "hnsw" forces
+    both: every matching chunk scored, or the HNSW index beside BM25's postings. `tuning` defaults to
+    the settings' (PlanTuning.from_settings). With `explain`, the query's plan is read first to
+    report whether the HNSW index is used. Raises FilterError for a filter that
     cannot be applied.
     """
     started = time.perf_counter()
