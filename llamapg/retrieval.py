@@ -188,6 +188,12 @@ def choose_lexical_plan(state: CollectionState) -> LexicalPlan:
     return "exact" if state.matches <= state.lexical_exact_limit else "postings"
 
 
+def lexical_plan_beside(plan: str) -> LexicalPlan:
+    """BM25's plan that goes with a forced vector plan: every matching chunk scored beside the exact
+    scan, the postings beside the HNSW index."""
+    return "exact" if plan == "exact" else "postings"
+
+
 # pgvector's largest hnsw.ef_search.
 MAX_EF_SEARCH = 1000
 # The collection size up to which the configured search budgets (ef_search, BM25's rescoring) apply
@@ -292,7 +298,7 @@ def build_query(
     large one's rescores more (collection_rescore). `filtered_candidates`: the vector candidates an
     HNSW scan with metadata filters reads before the best k are kept (see
     Settings.hnsw_filtered_candidates)."""
-    lexical_plan = lexical_plan or ("exact" if plan == "exact" else "postings")
+    lexical_plan = lexical_plan or lexical_plan_beside(plan)
     filter_sql = filters.on(sql.SQL("c.document_id"))
     candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
                               vectors=model.vectors_table)
@@ -374,7 +380,7 @@ def retrieve(
     if plan == "auto":
         plan, lexical_plan = choose_plan(state), choose_lexical_plan(state)
     else:  # forced: both sides exact, or both through their indexes
-        lexical_plan = "exact" if plan == "exact" else "postings"
+        lexical_plan = lexical_plan_beside(plan)
     options = dict(mode=mode, question=question, language=language, fusion=fusion,
                    collection_chunks=state.chunks,
                    filtered_candidates=tuning.filtered_candidates, lexical_plan=lexical_plan)
