@@ -230,7 +230,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
     from llamapg.bootstrap import prepare_database
     from llamapg.collections import UnknownCollection
     from llamapg.rag import Ask, NoActiveModel, RagEngine
-    from query_service.presenters import sources_out
+    from query_service.presenters import retrieval_fields, sources_out
 
     settings = get_settings()
     use_threads(settings.query_threads)
@@ -242,10 +242,7 @@ def _ask_here(question: str, collection: str, k: int) -> dict:
     return {
         "answer": result.answer,
         "mode": result.mode,
-        "model": result.search.model.name,
-        "plan": result.search.retrieval.plan,
-        "lexical_plan": result.search.retrieval.lexical_plan,
-        "retrieval_mode": result.search.retrieval.mode,
+        **retrieval_fields(result.search),
         # The same fields, in the same order, as the API's sources.
         "sources": [source.model_dump() for source in sources_out(result.search, result.prepared.citations)],
         "timings_ms": result.timings_ms,

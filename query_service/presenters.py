@@ -17,3 +17,11 @@ def sources_out(found: SearchResult, citations: dict[int, int] | None = None) ->
         )
         for rank, s in enumerate(found.retrieval.sources, start=1)
     ]
+
+
+def retrieval_fields(found: SearchResult) -> dict:
+    """How the sources were found, as /search, /query, the stream's first event and `llamapg query`
+    report it."""
+    retrieval = found.retrieval
+    return {"model": found.model.name, "plan": retrieval.plan, "lexical_plan": retrieval.lexical_plan,
+            "retrieval_mode": retrieval.mode}

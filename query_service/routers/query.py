@@ -18,7 +18,7 @@ from llamapg.settings import Settings
 from query_service.auth import check_collection, reader
 from query_service.dependencies import get_engine, get_pool, get_settings
 from query_service.limits import check_filters, check_question
-from query_service.presenters import sources_out
+from query_service.presenters import retrieval_fields, sources_out
 from query_service.schemas import (
     FeedbackRequest, FeedbackResponse, QueryRequest, QueryResponse, SearchRequest, SearchResponse,
 )
@@ -57,7 +57,7 @@ def search(
     """Retrieval only: the k best chunks with their scores."""
     found = engine.search(pool, _ask(body, key, settings))
     request.app.state.metrics.observe_stages(found.timings_ms)
-    return SearchResponse(**_retrieval_fields(found), sources=sources_out(found), timings_ms=found.timings_ms,
+    return SearchResponse(**retrieval_fields(found), sources=sources_out(found), timings_ms=found.timings_ms,
                           trace=found.trace or None)
 
 
@@ -86,16 +86,9 @@ def query(
     found = result.search
     return QueryResponse(
         answer=result.answer, mode=result.mode, prompt=result.prepared.prompt, query_id=result.query_id,
-        **_retrieval_fields(found), sources=sources_out(found, result.prepared.citations), timings_ms=result.timings_ms,
+        **retrieval_fields(found), sources=sources_out(found, result.prepared.citations), timings_ms=result.timings_ms,
         trace=found.trace or None,
     )
-
-
-def _retrieval_fields(found) -> dict:
-    """How the sources were found, as /search, /query and the stream's first event report it."""
-    retrieval = found.retrieval
-    return {"model": found.model.name, "plan": retrieval.plan, "lexical_plan": retrieval.lexical_plan,
-            "retrieval_mode": retrieval.mode}
 
 
 def _sse(event: str, data: dict) -> str:
@@ -105,7 +98,7 @@ def _sse(event: str, data: dict) -> str:
 def _events(request: Request, engine: RagEngine, prepared: PreparedAnswer, started: float) -> Iterator[str]:
     found = prepared.search
     yield _sse("sources", {
-        **_retrieval_fields(found), "mode": prepared.mode, "prompt": prepared.prompt,
+        **retrieval_fields(found), "mode": prepared.mode, "prompt": prepared.prompt,
         "sources": [s.model_dump() for s in sources_out(found, prepared.citations)],
     })
     try:
