@@ -34,6 +34,12 @@ class EmbeddingModel:
         """The model's table, partitioned by collection (sql/migrations/0005_scale.sql)."""
         return f"vectors_{self.id}"
 
+    @property
+    def vectors_by_document_table(self) -> str:
+        """The same vectors for live chunks only, stored by document for exact scans of a filter's
+        matches, partitioned by collection (sql/migrations/0013_vectors_by_document.sql)."""
+        return f"vectors_{self.id}_by_document"
+
     def partition(self, collection_id: int) -> str:
         """The table of one collection's vectors: its own HNSW index, so that one collection's recall
         never depends on the size of the others."""
@@ -153,6 +159,7 @@ def retire(conn: psycopg.Connection, name: str) -> EmbeddingModel:
     if target.status == "active":
         raise ValueError(f"model {name!r} is active: activate another model first")
     with conn.transaction():
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(target.vectors_table)))
+        for table in (target.vectors_table, target.vectors_by_document_table):
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
         conn.execute("UPDATE embedding_models SET status = 'retired' WHERE id = %s", (target.id,))
     return get(conn, name)

@@ -167,12 +167,12 @@ def choose_plan(state: CollectionState) -> str:
 
     The share matters because HNSW filters after its scan: the rarer the matching chunks, the more
     of the graph a scan reads to find k of them, and the more of the nearest it misses, while an
-    exact scan reads only the matching chunks. Each plan forced over 30 questions on embedding-like
-    chunks (docs/performance.md): at 100k, a 5% filter took 6.0 ms exactly against 14.8 ms through
-    the index, 10% 11.4 against 10.4 ms at recall@10 0.98, 20% 25.1 against 6.8 ms; at 1M, 1% took
-    23 ms exactly against 67 ms at 0.90, 2% 45 against 54 ms at 0.94, 5% 106 against 36 ms. The
-    share's limit in rows keeps an exact scan of a larger collection interactive: beyond it, the
-    index's answer, however incomplete, is the better one."""
+    exact scan reads only the matching chunks, stored together by document. Each plan forced over
+    30 questions on embedding-like chunks (docs/performance.md): at 100k, a 10% filter took 5.8 ms
+    exactly against 14.2 ms through the index at recall@10 0.98, 20% 10.5 against 8.1 ms at 0.99;
+    at 1M, 1% took 6.5 ms exactly against 63 ms at 0.90, 5% 26 against 34 ms at 0.95, 10% 49
+    against 18 ms at 0.95. The share's limit in rows keeps an exact scan of a larger collection
+    interactive: beyond it, the index's answer, however incomplete, is the better one."""
     if not state.index_ready or state.matches <= state.exact_limit:
         return "exact"
     return "hnsw"
@@ -300,8 +300,9 @@ def build_query(
     Settings.hnsw_filtered_candidates)."""
     lexical_plan = lexical_plan or lexical_plan_beside(plan)
     filter_sql = filters.on(sql.SQL("c.document_id"))
-    candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": filter_sql},
-                              vectors=model.vectors_table)
+    candidate_filters = filters.on_documents_listed(sql.SQL("c.document_id")) if plan == "exact" else filter_sql
+    candidates = queries.load(f"retrieval/candidates_{plan}", fragments={"filters": candidate_filters},
+                              vectors=model.vectors_table, vectors_by_document=model.vectors_by_document_table)
     filtered = (queries.load("lexical/filter_hits", fragments={"filters": filters.on(sql.SQL("r.document_id"))})
                 if filters else sql.SQL(""))
     terms = queries.load("lexical/terms")

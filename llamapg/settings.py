@@ -126,17 +126,18 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(default=128, ge=1, le=1000)
     # Requests matching at most this many live chunks (collection and metadata filters) are searched
     # exactly: an exact scan of a small set is fast and perfectly recalled, while HNSW filters after
-    # its scan. 1,000 matching chunks take about 2.3 ms exactly (100k chunks, 1% filter); a whole
-    # 2,884-chunk collection 4.8 ms exactly against 1.4 ms through its index (docs/performance.md).
+    # its scan. The exact plan reads the vectors stored by document (sql/migrations/0013): 1,000
+    # matching chunks take about 1.4 ms (100k chunks, 1% filter) and 10,000 about 6.5 ms at 1M.
     exact_search_max_rows: int = 1_000
     # ... and so are requests whose metadata filters match at most this share of the collection's
     # chunks: the rarer the matching chunks, the more of the nearest ones HNSW's filtered scan misses,
-    # and the fewer an exact scan reads. At 100k chunks a 10% filter took 11.4 ms exactly against
-    # 10.4 ms through the index at recall@10 0.98 (llamapg/retrieval.py choose_plan).
+    # and the fewer an exact scan reads. At 100k chunks a 10% filter took 5.8 ms exactly against
+    # 14.2 ms through the index at recall@10 0.98 (llamapg/retrieval.py choose_plan).
     exact_search_max_fraction: float = Field(default=0.10, ge=0, le=1)
-    # ... as long as that share is at most this many chunks (about 45 ms exactly at 1M chunks): a
-    # larger collection's selective filter goes to the index rather than keep a request waiting.
-    exact_search_selective_max_rows: int = Field(default=20_000, ge=0)
+    # ... as long as that share is at most this many chunks (about 50 ms exactly at 1M chunks, where
+    # the index took 18-20 ms at recall@10 0.95): a larger collection's filter beyond it goes to the
+    # index rather than keep a request waiting longer.
+    exact_search_selective_max_rows: int = Field(default=100_000, ge=0)
     # BM25 scores every matching chunk exactly under the same rule with its own share and cap:
     # scoring a chunk's terms costs 2-4x finding its vector (5 ms per 1,000 chunks at 1M), and
     # the bounded postings lose less under a filter than the HNSW scan does. At 1M chunks a 1%

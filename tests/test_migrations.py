@@ -9,6 +9,7 @@ from benchmarks.synthetic import add_synthetic_collection
 from llamapg import collections, db, migrations, models
 from llamapg.retrieval import retrieve
 from llamapg.settings import DEFAULT_MODEL_NAME
+from tests.support.vectors import assert_vectors_by_document_are_the_live_chunks
 
 
 def test_migrate_is_idempotent_and_recorded(conn):
@@ -67,8 +68,9 @@ def test_only_one_model_is_active(conn):
 def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_index(pg_server):
     """A database at 0008 with live and pending chunks, then migrated: each document's live chunks are
     counted (0009), the existing partition gets its hash index (0010), every posting carries its
-    chunk's document (0011), chunks are indexed by document for the exact plan (0012), and a filtered
-    request is planned from the counts."""
+    chunk's document (0011), chunks are indexed by document (0012), the live chunks' vectors are
+    stored again by document for the exact plan (0013), and a filtered request is planned from the
+    counts and answered from them."""
     url = db._with_database(pg_server, "upgraded_from_0008")
     db.ensure_database(url, pg_server)
     before = [path for path in sorted(migrations.MIGRATIONS_DIR.glob("*.sql")) if path.stem[:4] <= "0008"]
@@ -87,8 +89,10 @@ def test_upgrading_a_database_with_chunks_fills_the_counts_postings_and_lookup_i
         document = conn.execute("SELECT min(id) AS id FROM documents").fetchone()["id"]
         conn.execute("UPDATE chunks SET pending = true WHERE document_id = %s AND ordinal < 4", (document,))
         applied = migrations.migrate(conn)
-        assert applied and applied[:4] == ["0009_document_live_chunks", "0010_vector_hash_lookup",
-                                           "0011_postings_document", "0012_chunks_by_document"]
+        assert applied and applied[:5] == ["0009_document_live_chunks", "0010_vector_hash_lookup",
+                                           "0011_postings_document", "0012_chunks_by_document",
+                                           "0013_vectors_by_document"]
+        assert assert_vectors_by_document_are_the_live_chunks(conn, model) == 56
         counts = {row["document_id"]: row["live_chunks"] for row in conn.execute(
             "SELECT document_id, live_chunks FROM document_live_chunks")}
         assert counts[document] == 6 and sum(counts.values()) == 56 and len(counts) == 6

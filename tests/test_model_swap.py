@@ -20,6 +20,7 @@ from query_service.main import create_app
 from tests.support.api import api_client
 from tests.support.automation import Daemon
 from tests.support.openai_server import hashed_embedding, openai_server
+from tests.support.vectors import assert_vectors_by_document_are_the_live_chunks
 
 QUESTION = "How do lighthouses focus their light?"
 
@@ -93,6 +94,13 @@ def test_model_swap_under_continuous_queries(conn, database_url, instance, inges
     assert "all-minilm-l6-v2" in used and used[-1] == "remote"
     assert used == sorted(used, key=lambda name: name == "remote")  # one switch, never back
     minilm = models.get(conn, "all-minilm-l6-v2")
+    # Each model's copy by document holds every live chunk: the backfill's, laid out by document.
+    live = conn.execute("SELECT count(*) AS n FROM chunks WHERE NOT pending").fetchone()["n"]
+    for model in (minilm, remote):
+        assert assert_vectors_by_document_are_the_live_chunks(conn, model) == live > 0
+    in_storage_order = [row["document_id"] for row in conn.execute(
+        f"SELECT document_id FROM {remote.vectors_by_document_table} ORDER BY ctid")]
+    assert in_storage_order == sorted(in_storage_order)  # the backfill's rows, rewritten by document
     question_vectors = {
         "all-minilm-l6-v2": LocalEmbedder("m", "all-MiniLM-L6-v2", 384, 256).embed_query(QUESTION),
         "remote": np.array(hashed_embedding(QUESTION, 64)),
@@ -118,6 +126,7 @@ def test_models_list_and_retire(conn, database_url, instance, ingested):
     assert retired.exit_code == 0, retired.output
     assert models.get(conn, "remote").status == "retired"
     assert conn.execute("SELECT to_regclass('vectors_2') AS t").fetchone()["t"] is None
+    assert conn.execute("SELECT to_regclass('vectors_2_by_document') AS t").fetchone()["t"] is None
 
 
 def test_auto_activation_once_checks_pass(conn, database_url, instance, ingested, monkeypatch):

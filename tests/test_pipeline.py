@@ -19,6 +19,7 @@ from pipelines.resources import default_resources
 from tests.conftest import SHARED_DATA
 from tests.support.openai_server import openai_server
 from tests.support.pipeline import MODEL, materialize_collection
+from tests.support.vectors import assert_vectors_by_document_are_the_live_chunks
 
 
 def table_counts(conn) -> dict[str, int]:
@@ -102,6 +103,9 @@ def test_changed_file_replaces_its_chunks_and_removed_file_disappears(conn, inst
     assert metadata["embeddings"]["orphan_vectors_removed"] >= 2
     assert table_counts(conn)["vectors"] == conn.execute(
         "SELECT count(DISTINCT content_hash) AS n FROM chunks").fetchone()["n"]
+    # The exact plan's copy by document follows the swap and the removal.
+    live = conn.execute("SELECT count(*) AS n FROM chunks WHERE NOT pending").fetchone()["n"]
+    assert assert_vectors_by_document_are_the_live_chunks(conn, models.active(conn)) == live > 0
 
 
 def test_broken_pdfs_fail_their_own_document_only(conn, instance, docs):

@@ -16,6 +16,7 @@ from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, parse_f
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
                                choose_lexical_plan, collection_rescore, plan_settings, retrieve, run_with_settings)
+from tests.support.vectors import assert_vectors_by_document_are_the_live_chunks
 
 DIMENSIONS = 384
 DOCUMENTS = 300
@@ -79,14 +80,39 @@ def test_hnsw_query_uses_the_collections_own_index_and_exact_query_does_not(conn
     assert f"Index Scan using {model.hnsw_index_name(collection_id)}" in hnsw_plan, hnsw_plan
     assert model.partition(other_id) not in hnsw_plan  # the other collection is pruned away
     assert "hnsw" not in exact_plan, exact_plan
-    # The exact plan finds each matching chunk's vector through its partition's hash index.
-    indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s",
-                           (model.partition(collection_id),)).fetchall()
-    assert any("USING hash (content_hash)" in row["indexdef"] for row in indexes), indexes
-    if collection == "big":  # a filter's chunks are read through their documents, index-only (0012)
+    # The exact plan reads the collection's own partition of the vectors stored by document (0013).
+    by_document = f"{model.vectors_by_document_table}_{collection_id}"
+    assert f"on {by_document} " in exact_plan, exact_plan
+    assert f"{model.vectors_by_document_table}_{other_id}" not in exact_plan
+    if collection == "big":  # a filter's documents are found through the btree on (collection, document)
         filtered_plan = plan_text(run_plan(conn, "exact", model, collection_id, query, explain=True,
                                            filters={"bucket": 7}))
-        assert "Index Only Scan using chunks_live_by_document" in filtered_plan, filtered_plan
+        assert f"Index Scan using {by_document}_collection_id_document_id_idx" in filtered_plan, filtered_plan
+
+
+def test_exact_plan_follows_chunks_going_pending_live_and_deleted(conn, big_and_small):
+    """The exact plan reads the vectors stored by document, kept by triggers on chunks: a live chunk
+    turned pending leaves them, going live again comes back, a deleted document's chunks go."""
+    model, big_id, _, query, _, big = big_and_small
+    first_chunk = conn.execute("SELECT min(id) AS id FROM chunks WHERE collection_id = %s", (big_id,)).fetchone()["id"]
+    documents = [row["id"] for row in conn.execute(
+        "SELECT id FROM documents WHERE collection_id = %s ORDER BY id", (big_id,))]
+    in_bucket = np.repeat([number % 100 == 3 for number in range(DOCUMENTS)], len(big) // DOCUMENTS)
+
+    def exact_answer() -> list[int]:
+        result = retrieve(conn, model, big_id, query, 10, filters={"bucket": 3}, plan="exact", tuning=TUNING)
+        return [source.chunk_id for source in result.sources]
+
+    assert exact_answer() == exact_ids(big, query, first_chunk, in_bucket, 10)
+    conn.execute("UPDATE chunks SET pending = true WHERE document_id = %s", (documents[3],))
+    assert_vectors_by_document_are_the_live_chunks(conn, model)
+    without_3 = in_bucket & (np.arange(len(big)) // (len(big) // DOCUMENTS) != 3)
+    assert exact_answer() == exact_ids(big, query, first_chunk, without_3, 10)
+    conn.execute("UPDATE chunks SET pending = false WHERE document_id = %s", (documents[3],))
+    assert exact_answer() == exact_ids(big, query, first_chunk, in_bucket, 10)
+    conn.execute("DELETE FROM documents WHERE id = %s", (documents[3],))
+    assert exact_answer() == exact_ids(big, query, first_chunk, without_3, 10)
+    assert assert_vectors_by_document_are_the_live_chunks(conn, model) == len(big) + 10 - len(big) // DOCUMENTS
 
 
 @pytest.mark.parametrize("plan", ["exact", "hnsw"])
