@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from benchmarks.synthetic import EmbeddingLike, SentenceMaker, add_synthetic_collection, clustered_vectors
-from llamapg import models
+from llamapg import models, queries
 from llamapg.filters import MAX_FILTER_KEYS, MAX_IN_VALUES, FilterError, parse_filters
 from llamapg.indexes import ensure_hnsw_index
 from llamapg.retrieval import (CollectionState, Fusion, PlanTuning, build_query, choose_plan, collection_ef_search,
@@ -113,6 +113,21 @@ def test_exact_plan_follows_chunks_going_pending_live_and_deleted(conn, big_and_
     conn.execute("DELETE FROM documents WHERE id = %s", (documents[3],))
     assert exact_answer() == exact_ids(big, query, first_chunk, without_3, 10)
     assert assert_vectors_by_document_are_the_live_chunks(conn, model) == len(big) + 10 - len(big) // DOCUMENTS
+
+
+def test_filling_the_vectors_by_document_restores_rows_two_transactions_left_out(conn, big_and_small):
+    """A backfill's vector stored while another transaction swaps the same text's chunk in: each sees
+    the other's change uncommitted and neither adds the row. The backfill's fill adds it, in order."""
+    model, big_id, *_ = big_and_small
+    table = sql.Identifier(model.vectors_by_document_table)
+    document = conn.execute("SELECT min(id) AS id FROM documents WHERE collection_id = %s", (big_id,)).fetchone()["id"]
+    removed = conn.execute(sql.SQL("DELETE FROM {} WHERE collection_id = %s AND document_id = %s").format(table),
+                           (big_id, document)).rowcount
+    assert removed == 10
+    with pytest.raises(AssertionError, match="10 rows missing"):
+        assert_vectors_by_document_are_the_live_chunks(conn, model)
+    conn.execute(queries.load("ingestion/fill_vectors_by_document"), {"model_id": model.id, "collection_id": big_id})
+    assert assert_vectors_by_document_are_the_live_chunks(conn, model) == 3010
 
 
 @pytest.mark.parametrize("plan", ["exact", "hnsw"])
