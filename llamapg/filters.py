@@ -90,7 +90,6 @@ class CompiledFilters:
                     ).format(document_id=document_id, key=key, conditions=conditions)
             for key, conditions in self.keys)])
 
-
     def on_documents_listed(self, document_id: sql.Composable) -> sql.Composable:
         """An `AND ...` fragment that lists the matching documents first, then takes `document_id`
         from that list (`= ANY(ARRAY(...))`): one index scan over the list's keys, where the semi-joins

@@ -43,56 +43,40 @@ LANGUAGE sql STABLE AS $$
     ORDER BY id
 $$;
 
-CREATE FUNCTION chunks_vectors_by_document_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for the three chunk triggers: chunks inserted live, or going live from pending (the
+-- swap), gain their rows; chunks deleted while live, or turned pending, lose them.
+CREATE FUNCTION chunks_vectors_by_document() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     model_id integer;
 BEGIN
     FOR model_id IN SELECT llamapg_models_with_vectors() LOOP
-        EXECUTE llamapg_vectors_by_document_add(model_id, 'new_chunks', format('%I', 'vectors_' || model_id));
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-
--- Pending chunks going live (the swap) gain their rows; live ones turned pending lose them.
-CREATE FUNCTION chunks_vectors_by_document_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    model_id integer;
-BEGIN
-    FOR model_id IN SELECT llamapg_models_with_vectors() LOOP
-        EXECUTE llamapg_vectors_by_document_add(
-            model_id, 'new_chunks', format('%I', 'vectors_' || model_id),
-            'EXISTS (SELECT 1 FROM old_chunks o WHERE o.id = c.id AND o.pending)');
-        EXECUTE format(
-            'DELETE FROM %I t USING new_chunks n JOIN old_chunks o ON o.id = n.id'
-            ' WHERE n.pending AND NOT o.pending AND t.collection_id = o.collection_id AND t.chunk_id = o.id',
-            llamapg_vectors_by_document_table(model_id));
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION chunks_vectors_by_document_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    model_id integer;
-BEGIN
-    FOR model_id IN SELECT llamapg_models_with_vectors() LOOP
-        EXECUTE format(
-            'DELETE FROM %I t USING old_chunks o'
-            ' WHERE NOT o.pending AND t.collection_id = o.collection_id AND t.chunk_id = o.id',
-            llamapg_vectors_by_document_table(model_id));
+        IF TG_OP = 'INSERT' THEN
+            EXECUTE llamapg_vectors_by_document_add(model_id, 'new_chunks', format('%I', 'vectors_' || model_id));
+        ELSIF TG_OP = 'UPDATE' THEN
+            EXECUTE llamapg_vectors_by_document_add(
+                model_id, 'new_chunks', format('%I', 'vectors_' || model_id),
+                'EXISTS (SELECT 1 FROM old_chunks o WHERE o.id = c.id AND o.pending)');
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            EXECUTE format(
+                'DELETE FROM %I t USING old_chunks o'
+                ' WHERE NOT o.pending AND t.collection_id = o.collection_id AND t.chunk_id = o.id%s',
+                llamapg_vectors_by_document_table(model_id),
+                CASE WHEN TG_OP = 'UPDATE'
+                     THEN ' AND EXISTS (SELECT 1 FROM new_chunks n WHERE n.id = o.id AND n.pending)' ELSE '' END);
+        END IF;
     END LOOP;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER chunks_vectors_by_document_insert AFTER INSERT ON chunks
-    REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document_insert();
+    REFERENCING NEW TABLE AS new_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document();
 CREATE TRIGGER chunks_vectors_by_document_update AFTER UPDATE ON chunks
     REFERENCING OLD TABLE AS old_chunks NEW TABLE AS new_chunks
-    FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document();
 CREATE TRIGGER chunks_vectors_by_document_delete AFTER DELETE ON chunks
-    REFERENCING OLD TABLE AS old_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document_delete();
+    REFERENCING OLD TABLE AS old_chunks FOR EACH STATEMENT EXECUTE FUNCTION chunks_vectors_by_document();
 
 -- Vectors stored for texts whose chunks are live already (a backfill, a bulk load). On the model's
 -- table for statements that target it, and on each partition for those that target the partition
