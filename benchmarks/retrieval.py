@@ -26,8 +26,8 @@ import json
 import platform
 import statistics
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -126,7 +126,8 @@ def build(conn, model, chunks: int, rng: np.random.Generator, reuse: bool, vecto
         loaded = time.perf_counter() - started
         print(f"{name}: {size:,} chunks over {documents:,} documents loaded in {loaded:.0f}s", flush=True)
         buckets = (np.arange(size) // -(-size // documents)) % 1000
-        built[name] = {"name": name, "id": collection_id, "vectors": vectors, "texts": texts, "buckets": buckets, "load_s": loaded}
+        built[name] = {"name": name, "id": collection_id, "vectors": vectors, "texts": texts, "buckets": buckets,
+                       "load_s": loaded}
     started = time.perf_counter()
     report = ensure_hnsw_index(conn, model, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction)
     print(f"HNSW indexes (m={report.m}, ef_construction={report.ef_construction}): {report.partitions} partitions, "
