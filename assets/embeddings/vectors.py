@@ -151,16 +151,16 @@ def embed_collection(
         write()  # what was embedded is kept even when a later request fails: a re-run resumes after it
     logger.info("%s: embedded %d/%d chunks in %.1fs", model.name, report.embedded, report.to_embed,
                 time.perf_counter() - started)
-    partition = {"model_id": model.id, "collection_id": collection_id}
+    model_and_collection = {"model_id": model.id, "collection_id": collection_id}
     first_load = index_status(conn, model.hnsw_index_name(collection_id)) is None
     if model.status == "active":
         report.documents_promoted, _ = documents.promote_ready(conn, collection_id, model)
     else:
         # A backfill: its vectors by document are completed, and laid out by document once its first
         # load is in (sql/migrations/0013_vectors_by_document.sql).
-        conn.execute(queries.load("ingestion/fill_vectors_by_document"), partition)
+        conn.execute(queries.load("ingestion/fill_vectors_by_document"), model_and_collection)
         if first_load and report.embedded:
-            conn.execute(queries.load("ingestion/cluster_vectors_by_document"), partition)
+            conn.execute(queries.load("ingestion/cluster_vectors_by_document"), model_and_collection)
     report.orphans_removed = conn.execute(
         queries.load("ingestion/delete_orphan_vectors", vectors=model.partition(collection_id)),
         {"collection_id": collection_id},
